@@ -1,0 +1,78 @@
+# 机器学习笔记 (ML Notes) — build, test and preview the site.
+# Every target that needs Python depends on the virtual environment, which is
+# (re)created from the pinned requirements when it is missing or stale.
+
+PYTHON      ?= python3
+VENV        := .venv
+VPY         := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+BUILDDIR    := _build
+# Strict: every warning is an error, every reference must resolve, and we
+# keep going so that one run reports all problems at once.
+STRICT      := -W --keep-going -n
+SPHINXBUILD := $(VPY) -m sphinx
+SPHINXOPTS  ?=
+TITLE       ?=
+CATEGORY    ?=
+TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recommended \
+                texlive-latex-extra texlive-fonts-recommended tex-gyre fonts-freefont-otf \
+                poppler-utils
+
+.DEFAULT_GOAL := help
+.PHONY: help venv html test lint serve new-post latexpdf tex-packages clean clean-venv vendor-mathjax
+
+help:  ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
+
+venv: $(STAMP)  ## Create .venv from requirements.txt (only if missing or stale)
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo ">> (re)creating $(VENV) from requirements.txt"
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+html: $(STAMP)  ## Build the site into _build/html (strict)
+	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
+
+test: $(STAMP)  ## Lint, build strictly, run the whole test suite
+	$(VPY) -m ruff check .
+	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots .
+	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
+	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## Ruff and sphinx-lint only
+	$(VPY) -m ruff check .
+	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots .
+
+serve: $(STAMP)  ## Live preview with sphinx-autobuild (drafts shown)
+	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html . $(BUILDDIR)/serve \
+	  --watch mlnotes --watch _ext --ignore '$(BUILDDIR)/*'
+
+new-post: $(STAMP)  ## Write posts/<slug>.md: make new-post TITLE="..." CATEGORY="..." [SLUG=...]
+	$(VPY) tools/new_post.py --title "$(TITLE)" --category "$(CATEGORY)" $(if $(SLUG),--slug "$(SLUG)")
+
+latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
+	@command -v xelatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1 || { \
+	  echo "make latexpdf needs XeLaTeX. On Debian/Ubuntu install it with:"; \
+	  echo "  sudo apt-get install -y $(TEX_PACKAGES)"; exit 1; }
+	$(SPHINXBUILD) -M latexpdf . $(BUILDDIR) $(STRICT) $(SPHINXOPTS)
+
+tex-packages:  ## Print the Debian/Ubuntu packages that `make latexpdf` needs
+	@echo $(TEX_PACKAGES)
+
+vendor-mathjax:  ## Refresh the bundled MathJax 3 from npm (needs network)
+	rm -rf $(BUILDDIR)/mathjax && mkdir -p $(BUILDDIR)/mathjax
+	cd $(BUILDDIR)/mathjax && npm pack mathjax@3.2.2 && tar xzf mathjax-3.2.2.tgz
+	rm -rf _static/mathjax && mkdir -p _static/mathjax/output/chtml/fonts
+	cp $(BUILDDIR)/mathjax/package/es5/tex-chtml.js $(BUILDDIR)/mathjax/package/LICENSE _static/mathjax/
+	cp -r $(BUILDDIR)/mathjax/package/es5/output/chtml/fonts/woff-v2 _static/mathjax/output/chtml/fonts/
+
+clean:  ## Remove build output
+	rm -rf $(BUILDDIR)
+
+clean-venv:  ## Remove the virtual environment
+	rm -rf $(VENV)

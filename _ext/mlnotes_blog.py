@@ -1,0 +1,146 @@
+"""Make ABlog correct for this site: categories, excerpts and incremental builds.
+
+ABlog keeps its post registry in a class attribute shared by every Sphinx
+application in the process (``ablog.blog.Blog._dict``), and it renders post
+lists, archives and sidebars from it at write time.  Left alone that gives:
+
+* stale or duplicated posts when two builds run in one process (tests,
+  sphinx-autobuild), because the registry is never reset;
+* stale pages on incremental builds: the front page, and the "recent posts",
+  category, tag and archive sidebars on every page, are only re-rendered when
+  their own source changes (the class of bug in sunpy/ablog#316).
+
+This extension resets the registry for every build, gives the categories from
+``blog_categories`` their Chinese names and ASCII URLs, uses the front-matter
+``excerpt`` where a post has one, and tells Sphinx which pages to write again:
+
+* when the listing data of the blog changes (a post added, removed, retitled,
+  re-dated, re-categorised or re-tagged), every page, since every page shows
+  the blog sidebars;
+* when only a post's body changes, the pages that list excerpts (the front
+  page), besides the post itself.
+"""
+
+from __future__ import annotations
+
+from docutils import nodes
+from sphinx.util import logging
+
+__version__ = "1.0"
+
+logger = logging.getLogger(__name__)
+
+
+def reset_blog(app) -> None:
+    """Give this build a fresh ABlog registry, with our categories in it."""
+    from ablog.blog import Blog, Collection, os_path_join, slugify
+
+    Blog._dict.clear()
+    blog = Blog(app)
+    for label, name in app.config.blog_categories.items():
+        path = os_path_join(blog.category.path, slugify(label))
+        blog.category[label] = Collection(blog.category, label, name, path=path)
+
+
+def use_front_matter_excerpt(app, doctree) -> None:
+    """Replace ABlog's automatic excerpt (first paragraph) by the front matter's."""
+    env = app.env
+    meta = getattr(env, "mlnotes_posts", {}).get(env.docname)
+    if not meta or not meta.get("excerpt"):
+        return
+    for info in getattr(env, "ablog_posts", {}).get(env.docname, []):
+        info["excerpt"] = [nodes.paragraph(meta["excerpt"], meta["excerpt"])]
+
+
+class post_info(nodes.General, nodes.Element):
+    """Placeholder for the line under a post's title: date, category, tags."""
+
+
+def add_post_info(app, doctree) -> None:
+    """Put a ``post_info`` placeholder right after the title of every post."""
+    meta = getattr(app.env, "mlnotes_posts", {}).get(app.env.docname)
+    if not meta:
+        return
+    title = next(iter(doctree.findall(nodes.title)), None)
+    if title is not None:
+        title.parent.insert(title.parent.index(title) + 1, post_info())
+
+
+def fill_post_info(app, doctree, docname: str) -> None:
+    """Render the placeholder: links to the archives in HTML, plain text elsewhere."""
+    from mlnotes_frontpage import zh_date
+
+    meta = getattr(app.env, "mlnotes_posts", {}).get(docname)
+    html = app.builder.format == "html"
+    for node in list(doctree.findall(post_info)):
+        if not meta:
+            node.parent.remove(node)
+            continue
+        para = nodes.paragraph(classes=["mlnotes-post-info"])
+        para += nodes.Text("发表于 " + zh_date(meta["date"]))
+        parts = []
+        if meta.get("category"):
+            parts.append(("分类：", "blog/category/", meta["category"],
+                          app.config.blog_categories[meta["category"]]))
+        for tag in meta.get("tags", ()):
+            parts.append(("标签：" if tag == meta["tags"][0] else "、", "blog/tag/", tag, tag))
+        for prefix, path, label, text in parts:
+            para += nodes.Text((" · " if prefix.endswith("：") else "") + prefix)
+            if html:
+                from ablog.blog import slugify
+
+                uri = app.builder.get_relative_uri(docname, path + slugify(label))
+                para += nodes.reference("", text, internal=True, refuri=uri)
+            else:
+                para += nodes.Text(text)
+        node.replace_self(para)
+
+
+def listing_signature(env) -> list[tuple]:
+    """What the blog's lists and sidebars show of each post (not its body)."""
+    posts = getattr(env, "mlnotes_posts", {})
+    return sorted(
+        (docname, meta.get("title"), str(meta.get("date")), meta.get("category"),
+         tuple(meta.get("tags", ())), meta.get("author"))
+        for docname, meta in posts.items()
+    )
+
+
+def remember_read_docs(app, env, docnames) -> None:
+    app.mlnotes_read_docs = set(docnames)
+
+
+def posts_touched(app, env) -> bool:
+    """True when a post was read, added or removed in this build."""
+    posts = getattr(env, "mlnotes_posts", {})
+    read = getattr(app, "mlnotes_read_docs", set())
+    return bool(read & (set(posts) | set(app.config.matched_blog_posts))) or listing_changed(app, env)
+
+
+def listing_changed(app, env) -> bool:
+    if not hasattr(app, "mlnotes_listing_changed"):
+        old = getattr(env, "mlnotes_listing_signature", None)
+        new = listing_signature(env)
+        app.mlnotes_listing_changed = old is not None and old != new
+        env.mlnotes_listing_signature = new
+    return app.mlnotes_listing_changed
+
+
+def pages_to_rewrite(app, env) -> list[str]:
+    if listing_changed(app, env):
+        logger.info("blog listing changed: rewriting every page (the sidebars list posts)")
+        return sorted(env.found_docs)
+    return []
+
+
+def setup(app):
+    app.setup_extension("ablog")
+    app.setup_extension("mlnotes_frontmatter")
+    app.connect("builder-inited", reset_blog, priority=400)
+    app.connect("doctree-read", use_front_matter_excerpt, priority=600)
+    app.add_node(post_info)
+    app.connect("doctree-read", add_post_info, priority=600)
+    app.connect("doctree-resolved", fill_post_info)
+    app.connect("env-before-read-docs", remember_read_docs)
+    app.connect("env-get-updated", pages_to_rewrite)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

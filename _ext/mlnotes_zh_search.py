@@ -1,0 +1,55 @@
+"""Chinese full-text search that works in the browser with Sphinx 9.0.
+
+Sphinx's Chinese search segments text with jieba and stems Latin words with the
+English Snowball stemmer.  Sphinx 9.0 writes ``window.Stemmer =
+ChineseStemmer;`` into ``language_data.js``, naming the JavaScript class after
+the language, but the class the English stemmer defines is ``EnglishStemmer``.
+The search page then dies with ``ReferenceError: ChineseStemmer is not
+defined`` and finds nothing (sphinx-doc/sphinx#14229; fixed upstream by #14416,
+not in any 9.0.x release).
+
+We register a subclass of Sphinx's own ``SearchChinese`` for ``zh`` whose
+JavaScript stemmer code names the right class.  Indexing is unchanged; on a
+Sphinx with the fix the generated code is the same as Sphinx's own.
+
+The subclass also loads ``zh_search_terms.txt`` (beside this file) into jieba,
+so that domain terms such as 扩散模型 or 注意力机制 are indexed as words as
+well as in their parts, and a reader who types the whole term finds it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx.search import _MINIFIED_JS_PATH
+from sphinx.search.zh import SearchChinese, jieba_load_userdict
+
+__version__ = "1.0"
+
+TERMS = Path(__file__).with_name("zh_search_terms.txt")
+
+
+def _stemmer_code(rawcode: str) -> str:
+    """Minified base + language stemmer, exported under the class it defines."""
+    class_name = "".join(part.title() for part in rawcode.removesuffix("-stemmer.js").split("_"))
+    return "\n".join((
+        (_MINIFIED_JS_PATH / "base-stemmer.js").read_text(encoding="utf-8"),
+        (_MINIFIED_JS_PATH / rawcode).read_text(encoding="utf-8"),
+        f"window.Stemmer = {class_name}Stemmer;",
+    ))
+
+
+class SearchChineseFixed(SearchChinese):
+    """``SearchChinese`` with a JavaScript stemmer that exists, and our terms."""
+
+    js_stemmer_rawcode = ""  # served through js_stemmer_code below instead
+    js_stemmer_code = _stemmer_code(SearchChinese.js_stemmer_rawcode)
+
+    def __init__(self, options: dict[str, str]) -> None:
+        super().__init__(options)
+        jieba_load_userdict(str(TERMS))
+
+
+def setup(app):
+    app.add_search_language(SearchChineseFixed)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

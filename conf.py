@@ -1,0 +1,161 @@
+"""Sphinx configuration for 机器学习笔记 (ML Notes).
+
+Declarative only: every piece of logic lives in an extension under ``_ext/``.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent
+sys.path[:0] = [str(ROOT / "_ext"), str(ROOT)]  # our extensions; the mlnotes package
+
+# -- Project -----------------------------------------------------------------
+
+project = "机器学习笔记"
+author = "ML Notes 编写组"
+copyright = "2026, ML Notes 编写组"
+# One base URL for everything that needs an absolute address: the Atom feeds,
+# the canonical link and (later) the sitemap.
+base_url = "https://mlnotes.readthedocs.io/zh-cn/latest/"
+language = "zh_CN"
+root_doc = "index"
+
+# -- General -----------------------------------------------------------------
+
+extensions = [
+    "myst_parser",
+    "ablog",
+    "sphinx_design",
+    "sphinx_copybutton",
+    "sphinxcontrib.bibtex",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "matplotlib.sphinxext.plot_directive",
+    # This site's own extensions (see _ext/README.md).
+    "mlnotes_frontmatter",
+    "mlnotes_blog",
+    "mlnotes_frontpage",
+    "mlnotes_zh_search",
+]
+templates_path = ["_templates"]
+exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
+# Posts and concepts are Markdown; index and API pages are reST.
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+# Warnings we do not want to be silenced by accident: keep this list empty.
+suppress_warnings = []
+
+# -- MyST --------------------------------------------------------------------
+
+myst_enable_extensions = [
+    "dollarmath",
+    "amsmath",
+    "colon_fence",
+    "deflist",
+    "attrs_inline",
+    "fieldlist",
+    "substitution",
+]
+myst_heading_anchors = 3
+myst_dmath_double_inline = True
+
+# -- Blog (ABlog) ------------------------------------------------------------
+
+blog_title = "机器学习笔记"
+blog_path = "blog"
+blog_baseurl = base_url
+blog_post_pattern = "posts/**/*.md"
+blog_feed_archives = True  # an Atom feed per category, tag and year, too
+blog_feed_fulltext = True
+blog_feed_length = None
+blog_authors = {"mlnotes": ("ML Notes 编写组", None)}
+blog_default_author = "mlnotes"
+post_date_format = "%Y年%-m月%-d日"
+post_date_format_short = "%-m月%-d日"
+post_auto_excerpt = 1
+post_show_prev_next = True
+# The categories, in the order the site shows them, with their Chinese labels.
+# Front matter must use one of the keys; anything else is a build error.
+blog_categories = {
+    "Python": "Python",
+    "Deep Learning": "深度学习",
+    "Machine Learning": "机器学习",
+    "Generative Model": "生成模型",
+}
+# Front page: posts per page of the "最新文章" list.
+frontpage_posts_per_page = 12
+
+# -- Citations ---------------------------------------------------------------
+
+bibtex_bibfiles = ["refs.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+bibtex_foot_reference_style = "foot"
+
+# -- Code and figures --------------------------------------------------------
+
+autodoc_member_order = "bysource"
+# Type hints name NumPy and stdlib classes.  Until the offline intersphinx
+# inventories land (issue 9) these three targets cannot resolve; they are listed
+# one by one so that nitpicky mode stays on for everything else.
+nitpick_ignore = [
+    ("py:class", "numpy.ndarray"),
+    ("py:class", "numpy.random._generator.Generator"),
+    ("py:class", "collections.abc.Callable"),
+]
+autodoc_typehints = "description"
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110), ("pdf", 110)]
+plot_rcparams = {"font.sans-serif": ["Noto Sans CJK SC", "DejaVu Sans"], "axes.unicode_minus": False}
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+
+# -- HTML --------------------------------------------------------------------
+
+html_theme = "sphinx_book_theme"
+html_title = "机器学习笔记"
+html_baseurl = base_url
+html_static_path = ["_static"]
+html_css_files = ["mlnotes.css"]
+html_last_updated_fmt = None
+html_theme_options = {
+    "home_page_in_toc": False,
+    "show_navbar_depth": 1,
+    "navigation_with_keys": False,
+    "search_bar_text": "搜索本站…",
+    "use_download_button": False,
+    "use_fullscreen_button": False,
+}
+# The sidebar shows sections, never the list of all posts: a whole-site toctree
+# on every page makes the build O(N^2) (see issue 4).
+html_sidebars = {
+    "**": [
+        "navbar-logo.html",
+        "search-field.html",
+        "mlnotes-sections.html",
+        "ablog/recentposts.html",
+        "ablog/categories.html",
+        "ablog/tagcloud.html",
+        "ablog/archives.html",
+    ],
+}
+# Values the theme would otherwise rewrite at start-up; set once here so that an
+# unchanged project is not rebuilt from scratch ("The configuration has changed").
+fontawesome_included = True
+html_permalinks_icon = "#"
+html_sourcelink_suffix = ""
+html_search_language = "zh"
+
+# -- Math (offline) ----------------------------------------------------------
+
+# MathJax 3 is bundled in _static/mathjax (see `make vendor-mathjax`): pages
+# load nothing from other hosts.
+mathjax_path = "mathjax/tex-chtml.js"
+mathjax3_config = {
+    "tex": {"tags": "ams"},
+    "options": {"enableMenu": False},
+}

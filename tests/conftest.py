@@ -1,0 +1,90 @@
+"""Shared fixtures: Sphinx's test fixtures, test roots, and the built site."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ("sphinx.testing.fixtures",)
+
+ROOT = Path(__file__).resolve().parents[1]
+ROOTS = Path(__file__).resolve().parent / "roots"
+
+
+@pytest.fixture(scope="session")
+def rootdir() -> Path:
+    return ROOTS
+
+
+@pytest.fixture(scope="session")
+def site_html(tmp_path_factory) -> Path:
+    """The site built strictly (``-W --keep-going -n``).
+
+    ``make test`` builds it first and passes the directory in
+    ``MLNOTES_BUILT_HTML``; run alone, pytest builds it into a temporary directory.
+    """
+    built = os.environ.get("MLNOTES_BUILT_HTML")
+    if built:
+        path = Path(built)
+        if not path.is_absolute():
+            path = ROOT / path
+        assert (path / "index.html").is_file(), f"no built site in {path}"
+        return path
+    out = tmp_path_factory.mktemp("site") / "html"
+    subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
+         str(ROOT), str(out)],
+        check=True, cwd=ROOT)
+    return out
+
+
+WARNING_LINE = re.compile(r"^(?P<file>[^\s:]+?):(?P<line>\d+): (?P<level>WARNING|ERROR): (?P<msg>.*)$")
+
+
+def parse_warnings(text: str, srcdir: Path) -> list[tuple[str, int, str, str]]:
+    """``(file relative to srcdir, line, level, message)`` for each located warning."""
+    # Sphinx colours its log unless told otherwise; strip ANSI codes.
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    found = []
+    for line in text.splitlines():
+        m = WARNING_LINE.match(line.strip())
+        if m:
+            rel = Path(m["file"]).resolve().relative_to(srcdir.resolve()).as_posix()
+            found.append((rel, int(m["line"]), m["level"], m["msg"]))
+    return found
+
+
+def build(srcdir: Path, outdir: Path | None = None, *, buildername: str = "html",
+          freshenv: bool = False):
+    """Build *srcdir* in-process with the real extensions.
+
+    Returns ``(app, read_docnames, warnings_text)``.  Each call is a new Sphinx
+    application, as each run of ``sphinx-build`` is, sharing the pickled
+    environment in ``outdir/.doctrees``.
+    """
+    from sphinx.testing.util import SphinxTestApp
+
+    outdir = outdir or srcdir / "_build"
+    status, warning = StringIO(), StringIO()
+    read: list[str] = []
+    app = SphinxTestApp(buildername, srcdir=srcdir, builddir=outdir, freshenv=freshenv,
+                        status=status, warning=warning)
+    app.connect("env-before-read-docs", lambda app, env, docnames: read.extend(docnames))
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    return app, sorted(read), warning.getvalue()
+
+
+def copy_root(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(ROOTS / f"test-{name}", target)
+    return target

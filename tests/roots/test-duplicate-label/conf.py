@@ -1,0 +1,3 @@
+"""A small project built with the site's real configuration."""
+
+from sitecfg import *  # noqa: F403
