@@ -65,7 +65,8 @@ def build(srcdir: Path, outdir: Path | None = None, *, buildername: str = "html"
           freshenv: bool = False):
     """Build *srcdir* in-process with the real extensions.
 
-    Returns ``(app, read_docnames, warnings_text)``.  Each call is a new Sphinx
+    Returns ``(app, read_docnames, warnings_text)``; ``app.written`` lists the
+    documents whose pages were written.  Each call is a new Sphinx
     application, as each run of ``sphinx-build`` is, sharing the pickled
     environment in ``outdir/.doctrees``.
     """
@@ -77,6 +78,8 @@ def build(srcdir: Path, outdir: Path | None = None, *, buildername: str = "html"
     app = SphinxTestApp(buildername, srcdir=srcdir, builddir=outdir, freshenv=freshenv,
                         status=status, warning=warning)
     app.connect("env-before-read-docs", lambda app, env, docnames: read.extend(docnames))
+    app.written = []
+    app.connect("html-page-context", lambda app, pagename, *args: app.written.append(pagename))
     try:
         app.build()
     finally:

@@ -1,3 +1,5 @@
 """A small project built with the site's real configuration."""
 
-from sitecfg import *  # noqa: F403
+from sitecfg import site_config
+
+globals().update(site_config())

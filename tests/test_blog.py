@@ -1,0 +1,283 @@
+"""The blog on a generated project: front page, archives, feeds, drafts, incremental builds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import feedparser
+import pytest
+from bs4 import BeautifulSoup
+from conftest import build, copy_root
+
+N_POSTS = 26          # three front pages: 12 + 12 + 2
+CATS = ["Python", "Deep Learning", "Machine Learning", "Generative Model"]
+
+
+def write_post(srcdir, slug, date, *, category="Python", tags=("甲",), title=None,
+               body="正文第一段。", extra=""):
+    tag_list = ", ".join(tags)
+    (srcdir / "posts" / f"{slug}.md").write_text(
+        f"---\ndate: {date:%Y-%m-%d}\ncategory: {category}\ntags: [{tag_list}]\n{extra}---\n\n"
+        f"# {title or '文章 ' + slug}\n\n{body}\n\n## 小节\n\n更多内容。\n", encoding="utf-8")
+
+
+def make_blog(dest):
+    srcdir = copy_root("blog", dest)
+    (srcdir / "posts").mkdir()
+    posts = {}
+    for i in range(N_POSTS):
+        slug = f"post-{i:02d}"
+        date = dt.date(2025, 12, 20) + dt.timedelta(days=i // 2)   # pairs share a date
+        category = CATS[i % 4]
+        tags = ("甲",) if i % 2 else ("甲", "乙")
+        write_post(srcdir, slug, date, category=category, tags=tags)
+        posts[f"posts/{slug}"] = (date, category, tags)
+    return srcdir, posts
+
+
+def expected_order(posts):
+    by_name = sorted(posts)
+    return sorted(by_name, key=lambda doc: posts[doc][0], reverse=True)
+
+
+def soup(path):
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+
+
+def front_pages(html):
+    """Follow the pager from index.html; return [(page file, [post hrefs])]."""
+    pages, path = [], html / "index.html"
+    while path is not None:
+        doc = soup(path)
+        hrefs = [a["href"] for a in doc.select(".mlnotes-post-title a")]
+        pages.append((path.relative_to(html).as_posix(), hrefs))
+        nxt = doc.select_one('.mlnotes-pager a[rel="next"]')
+        path = (path.parent / nxt["href"]).resolve() if nxt else None
+    return pages
+
+
+def docname_of(page, href):
+    return (page.rsplit("/", 1)[0] + "/" + href if "/" in page else href) \
+        .replace("../", "").removesuffix(".html").replace("page/", "", 0)
+
+
+@pytest.fixture(scope="module")
+def blog(tmp_path_factory):
+    srcdir, posts = make_blog(tmp_path_factory.mktemp("blog"))
+    build(srcdir)
+    return srcdir, posts, srcdir / "_build" / "html"
+
+
+def listed(html, page_rel):
+    """Post docnames linked from the post list on one front page."""
+    out = []
+    for href in soup(html / page_rel).select(".mlnotes-post-title a"):
+        target = ((html / page_rel).parent / href["href"]).resolve()
+        out.append(target.relative_to(html.resolve()).as_posix().removesuffix(".html"))
+    return out
+
+
+def test_front_page_lists_every_post_once_newest_first(blog):
+    _, posts, html = blog
+    pages = front_pages(html)
+    assert [p for p, _ in pages] == ["index.html", "page/2.html", "page/3.html"]
+    assert [len(h) for _, h in pages] == [12, 12, 2]
+    everything = [doc for page, _ in pages for doc in listed(html, page)]
+    assert everything == expected_order(posts)          # once each, newest first, ties by name
+
+
+def test_pager_has_numbered_links_without_javascript(blog):
+    _, _, html = blog
+    for page in ["index.html", "page/2.html", "page/3.html"]:
+        pager = soup(html / page).select_one("nav.mlnotes-pager")
+        numbers = [el.get_text() for el in pager.select("li > a, li > span")
+                   if el.get_text().isdigit()]
+        assert numbers == ["1", "2", "3"]
+        current = pager.select_one('[aria-current="page"]').get_text()
+        assert current == ("1" if page == "index.html" else page[5])
+        for a in pager.select("a"):
+            assert (html / page).parent.joinpath(a["href"]).resolve().is_file()
+
+
+def test_entry_shows_title_category_chinese_date_excerpt(blog):
+    _, _, html = blog
+    card = soup(html / "index.html").select_one(".mlnotes-post-card")
+    # newest: post-25 and post-24 share 2026-01-01; post-24 sorts first by name
+    assert card.select_one(".mlnotes-post-title").get_text() == "文章 post-24"
+    assert card.select_one("time").get_text() == "2026年1月1日"
+    assert card.select_one("time")["datetime"] == "2026-01-01"
+    assert card.select_one(".mlnotes-category").get_text() == "Python"   # 24 % 4 == 0
+    assert card.select_one(".mlnotes-post-excerpt").get_text(strip=True) == "正文第一段。"
+
+
+def archive_posts(path):
+    return sorted(a["href"].rsplit("/", 1)[-1].removesuffix(".html")
+                  for a in soup(path).select(".ablog-post-title a"))
+
+
+@pytest.mark.parametrize("category", CATS)
+def test_category_archive(blog, category):
+    _, posts, html = blog
+    slug = category.lower().replace(" ", "-")
+    expect = sorted(d.split("/")[1] for d, (_, c, _) in posts.items() if c == category)
+    assert archive_posts(html / "blog" / "category" / f"{slug}.html") == expect
+
+
+@pytest.mark.parametrize("tag", ["甲", "乙"])
+def test_tag_archive(blog, tag):
+    _, posts, html = blog
+    expect = sorted(d.split("/")[1] for d, (_, _, tags) in posts.items() if tag in tags)
+    assert archive_posts(html / "blog" / "tag" / f"{tag}.html") == expect
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_year_archive(blog, year):
+    _, posts, html = blog
+    expect = sorted(d.split("/")[1] for d, (date, _, _) in posts.items() if date.year == year)
+    assert archive_posts(html / "blog" / f"{year}.html") == expect
+
+
+def feed_entries(path):
+    feed = feedparser.parse(path.read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    return [(e.link.rsplit("/", 1)[-1], e.title, e.updated) for e in feed.entries]
+
+
+def test_feeds_contain_every_post(blog):
+    _, posts, html = blog
+    entries = feed_entries(html / "blog" / "atom.xml")
+    assert sorted(link.removesuffix(".html") for link, _, _ in entries) == \
+        sorted(d.split("/")[1] for d in posts)
+    for category in CATS:
+        slug = category.lower().replace(" ", "-")
+        got = feed_entries(html / "blog" / "category" / slug / "atom.xml")
+        expect = [d for d, (_, c, _) in posts.items() if c == category]
+        assert len(got) == len(expect)
+
+
+def test_post_page_shows_date_category_tags(blog):
+    _, _, html = blog
+    info = soup(html / "posts" / "post-03.html").select_one("p.mlnotes-post-info")
+    assert info.get_text() == "发表于 2025年12月21日 · 分类：生成模型 · 标签：甲"
+    link = info.select_one("a")
+    assert (html / "posts" / link["href"]).resolve() == \
+        (html / "blog" / "category" / "generative-model.html").resolve()
+
+
+def test_drafts_are_not_published(tmp_path):
+    srcdir, _ = make_blog(tmp_path)
+    write_post(srcdir, "draft", dt.date(2025, 12, 1), extra="draft: true\n")
+    write_post(srcdir, "future", dt.date.today() + dt.timedelta(days=30))
+    _, read, _ = build(srcdir)
+    html = srcdir / "_build" / "html"
+    assert "posts/draft" not in read and "posts/future" not in read
+    assert not (html / "posts" / "draft.html").exists()
+    assert not (html / "posts" / "future.html").exists()
+    links = [link for link, _, _ in feed_entries(html / "blog" / "atom.xml")]
+    assert "draft.html" not in links and "future.html" not in links
+
+
+# -- incremental builds --------------------------------------------------------
+
+def html_files(outdir):
+    html = outdir / "html"
+    return {p.relative_to(html).as_posix(): p.read_bytes()
+            for p in sorted(html.rglob("*.html"))}
+
+
+def feeds(outdir):
+    html = outdir / "html"
+    return {p.relative_to(html).as_posix(): feed_entries(p) for p in sorted(html.rglob("atom.xml"))}
+
+
+def assert_same_as_clean_build(srcdir, tmp_path):
+    """The incremental output equals a clean build of the same sources, page for page."""
+    clean_src = tmp_path / "clean-src"
+    shutil.rmtree(clean_src, ignore_errors=True)
+    shutil.copytree(srcdir, clean_src, ignore=shutil.ignore_patterns("_build"))
+    build(clean_src, freshenv=True)
+    incremental, clean = html_files(srcdir / "_build"), html_files(clean_src / "_build")
+    assert sorted(incremental) == sorted(clean)
+    differing = [name for name in clean if incremental[name] != clean[name]]
+    assert differing == []
+    assert feeds(srcdir / "_build") == feeds(clean_src / "_build")
+
+
+@pytest.fixture
+def built_blog(tmp_path):
+    srcdir, posts = make_blog(tmp_path)
+    _, read, _ = build(srcdir)
+    assert len(read) == N_POSTS + 1
+    return srcdir, posts
+
+
+def written_docs(app):
+    """Source documents whose pages this build wrote (archive pages are always written)."""
+    return sorted(set(app.written) & set(app.env.found_docs))
+
+
+def test_no_change_rereads_nothing(built_blog):
+    srcdir, _ = built_blog
+    app, read, _ = build(srcdir)
+    assert read == []
+    assert written_docs(app) == []
+
+
+def test_body_edit_rereads_one_post(built_blog, tmp_path):
+    srcdir, _ = built_blog
+    post = srcdir / "posts" / "post-05.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("更多内容。", "改过的内容。"),
+                    encoding="utf-8")
+    app, read, _ = build(srcdir)
+    assert read == ["posts/post-05"]
+    assert written_docs(app) == ["index", "posts/post-05"]   # the front page lists excerpts
+    assert "改过的内容" in (srcdir / "_build/html/posts/post-05.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_excerpt_edit_updates_front_page(built_blog, tmp_path):
+    srcdir, _ = built_blog
+    post = srcdir / "posts" / "post-25.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("正文第一段。", "新的摘要。"),
+                    encoding="utf-8")
+    _, read, _ = build(srcdir)
+    assert read == ["posts/post-25"]
+    assert "新的摘要" in (srcdir / "_build/html/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_adding_a_post_updates_lists(built_blog, tmp_path):
+    srcdir, posts = built_blog
+    write_post(srcdir, "new", dt.date(2026, 2, 1), category="Generative Model", tags=("丙",))
+    _, read, _ = build(srcdir)
+    assert read == ["posts/new"]
+    html = srcdir / "_build" / "html"
+    assert listed(html, "index.html")[0] == "posts/new"
+    assert archive_posts(html / "blog" / "tag" / "丙.html") == ["new"]
+    assert "new.html" in [link for link, _, _ in feed_entries(html / "blog" / "atom.xml")]
+    # the sidebar of a page that was not re-read shows the new post too
+    side = soup(html / "posts" / "post-00.html").select_one(".ablog__recentposts")
+    assert "文章 new" in side.get_text()
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_retagging_a_post_updates_every_page(built_blog, tmp_path):
+    srcdir, _ = built_blog
+    post = srcdir / "posts" / "post-07.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("tags: [甲]", "tags: [甲, 丁]"),
+                    encoding="utf-8")
+    _, read, _ = build(srcdir)
+    assert read == ["posts/post-07"]
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_removing_a_post(built_blog, tmp_path):
+    srcdir, _ = built_blog
+    (srcdir / "posts" / "post-25.md").unlink()
+    _, read, _ = build(srcdir)
+    html = srcdir / "_build" / "html"
+    assert "posts/post-25" not in listed(html, "index.html")
+    # Sphinx keeps the stale posts/post-25.html of a deleted source; the lists must not
+    (html / "posts" / "post-25.html").unlink(missing_ok=True)
+    assert_same_as_clean_build(srcdir, tmp_path)

@@ -1,0 +1,139 @@
+"""mlnotes.diffusion against closed forms, naive versions and the claims in the posts."""
+
+import numpy as np
+import pytest
+
+from mlnotes import diffusion as d
+
+AB = d.alpha_bars(d.linear_beta_schedule(1000))
+MIX = dict(means=np.array([-2.0, 1.5]), stds=np.array([0.3, 0.5]), weights=np.array([0.3, 0.7]))
+
+
+def gmm_eps(x, ab):
+    return d.gmm_eps(x, ab, **MIX)
+
+
+def test_closed_form_matches_the_chain():
+    """Iterating q(x_t|x_{t-1}) gives mean sqrt(abar_t) x0 and variance 1 - abar_t."""
+    betas = d.linear_beta_schedule(1000)
+    mean, var = 1.0, 0.0                       # x0 = 1, exactly
+    for t, beta in enumerate(betas, start=1):
+        mean, var = np.sqrt(1 - beta) * mean, (1 - beta) * var + beta
+        if t in (1, 10, 500, 1000):
+            assert mean == pytest.approx(np.sqrt(AB[t - 1]), rel=1e-12)
+            assert var == pytest.approx(1 - AB[t - 1], rel=1e-12)
+
+
+def test_q_sample_statistics():
+    rng = np.random.default_rng(0)
+    x0 = np.full(200_000, 2.0)
+    xt = d.q_sample(x0, AB[299], rng.standard_normal(x0.shape))
+    assert xt.mean() == pytest.approx(2 * np.sqrt(AB[299]), abs=0.01)
+    assert xt.var() == pytest.approx(1 - AB[299], abs=0.01)
+
+
+def test_predict_x0_inverts_q_sample():
+    rng = np.random.default_rng(1)
+    x0, eps = rng.standard_normal(50), rng.standard_normal(50)
+    assert np.allclose(d.predict_x0(d.q_sample(x0, 0.3, eps), eps, 0.3), x0)
+
+
+def naive_posterior(ab_t, ab_prev):
+    """Posterior q(x_{t-1}|x_t, x0) by multiplying the two Gaussians numerically."""
+    alpha = ab_t / ab_prev
+    beta = 1 - alpha
+    precision = alpha / beta + 1 / (1 - ab_prev)
+    # mean = (sqrt(alpha)/beta * x_t + sqrt(ab_prev)/(1-ab_prev) * x0) / precision
+    return 1 / precision, np.sqrt(alpha) / beta / precision, np.sqrt(ab_prev) / (1 - ab_prev) / precision
+
+
+@pytest.mark.parametrize("t", [2, 10, 300, 1000])
+def test_posterior_variance_and_eps_mean(t):
+    ab_t, ab_prev = AB[t - 1], AB[t - 2]
+    var, cx, c0 = naive_posterior(ab_t, ab_prev)
+    assert d.ddpm_posterior_variance(ab_t, ab_prev) == pytest.approx(var, rel=1e-10)
+    # the eps-parameterised mean of ddpm_step equals the posterior mean with x0 = predict_x0
+    rng = np.random.default_rng(t)
+    x_t, eps = rng.standard_normal(20), rng.standard_normal(20)
+    x0 = d.predict_x0(x_t, eps, ab_t)
+    mean = d.ddpm_step(x_t, eps, ab_t, ab_prev, np.zeros(20))
+    assert np.allclose(mean, cx * x_t + c0 * x0)
+
+
+@pytest.mark.parametrize("t", [2, 50, 999])
+def test_eta_one_is_ddpm(t):
+    """DDIM with eta = 1 on consecutive steps is DDPM's ancestral step, noise for noise."""
+    ab_t, ab_prev = AB[t - 1], AB[t - 2]
+    rng = np.random.default_rng(t)
+    x_t, eps, z = (rng.standard_normal(100) for _ in range(3))
+    assert np.allclose(d.ddim_step(x_t, eps, ab_t, ab_prev, eta=1.0, noise=z),
+                       d.ddpm_step(x_t, eps, ab_t, ab_prev, z))
+
+
+def test_eta_zero_is_deterministic():
+    rng = np.random.default_rng(3)
+    x_t, eps = rng.standard_normal(10), rng.standard_normal(10)
+    a = d.ddim_step(x_t, eps, AB[499], AB[399], eta=0.0)
+    b = d.ddim_step(x_t, eps, AB[499], AB[399], eta=0.0, noise=rng.standard_normal(10))
+    assert np.array_equal(a, b)
+    x_T = rng.standard_normal(10)
+    taus = d.ddim_timesteps(1000, 20)
+    assert np.array_equal(d.sample(x_T, AB, taus, gmm_eps), d.sample(x_T, AB, taus, gmm_eps))
+
+
+def test_ddim_step_preserves_marginals():
+    """With the true x0 and eps, one step maps q(x_t|x0) onto q(x_{t-1}|x0) (any sigma)."""
+    rng = np.random.default_rng(4)
+    n = 400_000
+    x0, eps, z = 1.5, rng.standard_normal(n), rng.standard_normal(n)
+    x_t = d.q_sample(x0, AB[599], eps)
+    for eta in (0.0, 0.5, 1.0):
+        x_prev = d.ddim_step(x_t, eps, AB[599], AB[199], eta=eta, noise=z)
+        assert x_prev.mean() == pytest.approx(np.sqrt(AB[199]) * x0, abs=0.01)
+        assert x_prev.var() == pytest.approx(1 - AB[199], abs=0.01)
+
+
+def test_timesteps():
+    taus = d.ddim_timesteps(1000, 50)
+    assert taus[-1] == 1000 and len(taus) == 50 and np.all(np.diff(taus) > 0)
+    assert np.array_equal(d.ddim_timesteps(1000, 1000), np.arange(1, 1001))
+    with pytest.raises(ValueError):
+        d.ddim_timesteps(10, 11)
+
+
+def test_gmm_eps_is_minus_scaled_score():
+    """Compare with a finite-difference score of the mixture density of x_t."""
+    ab = AB[199]
+    x = np.linspace(-4, 4, 41)
+    m, s, w = MIX["means"], MIX["stds"], MIX["weights"]
+
+    def log_q(x):
+        v = ab * s**2 + 1 - ab
+        comps = w * np.exp(-0.5 * (x[:, None] - np.sqrt(ab) * m) ** 2 / v) / np.sqrt(2 * np.pi * v)
+        return np.log(comps.sum(axis=1))
+
+    h = 1e-5
+    score = (log_q(x + h) - log_q(x - h)) / (2 * h)
+    assert np.allclose(gmm_eps(x, ab), -np.sqrt(1 - ab) * score, atol=1e-6)
+
+
+def test_ddim_few_steps_recovers_mixture():
+    """The numbers quoted in posts/ddim.md (5000 samples, seed 0)."""
+    x_T = np.random.default_rng(0).standard_normal(5000)
+    x20 = d.sample(x_T, AB, d.ddim_timesteps(1000, 20), gmm_eps)
+    assert (x20 < 0).mean() == pytest.approx(0.30, abs=0.01)
+    assert x20[x20 > 0].std() == pytest.approx(0.47, abs=0.01)
+    x1 = d.sample(x_T, AB, d.ddim_timesteps(1000, 1), gmm_eps)
+    assert x1.mean() == pytest.approx(0.45, abs=0.01) and x1.std() < 0.05   # collapsed
+    x2 = d.sample(x_T, AB, d.ddim_timesteps(1000, 2), gmm_eps)
+    assert (x2 < 0).mean() == pytest.approx(0.24, abs=0.01)
+    assert x2[x2 > 0].std() == pytest.approx(0.42, abs=0.01)
+    ddpm = d.sample(x_T, AB, np.arange(1, 1001), gmm_eps, eta=1.0, rng=np.random.default_rng(1))
+    assert (ddpm < 0).mean() == pytest.approx(0.3, abs=0.03)
+
+
+def test_stochastic_sampling_needs_randomness():
+    with pytest.raises(ValueError):
+        d.sample(np.zeros(3), AB, d.ddim_timesteps(1000, 5), gmm_eps, eta=1.0)
+    with pytest.raises(ValueError):
+        d.ddim_step(np.zeros(3), np.zeros(3), AB[9], AB[4], eta=1.0)
