@@ -58,6 +58,10 @@ myst_enable_extensions = [
 ]
 myst_heading_anchors = 3
 myst_dmath_double_inline = True
+# Keep footnotes (and so each post's footbibliography) where the author put them,
+# under the post's own 参考文献 heading, instead of moving them to the page end.
+myst_footnote_sort = False
+myst_footnote_transition = False
 
 # -- Blog (ABlog) ------------------------------------------------------------
 
@@ -132,6 +136,9 @@ html_theme_options = {
 }
 # The sidebar shows sections, never the list of all posts: a whole-site toctree
 # on every page makes the build O(N^2) (see issue 4).
+# An explicit colour mode: left empty, the theme logs "Got invalid theme mode"
+# to the console on every first visit.
+html_context = {"default_mode": "auto"}
 html_sidebars = {
     "**": [
         "navbar-logo.html",

@@ -1,0 +1,166 @@
+"""The real site, built strictly: links, citations, search index, offline resources."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import feedparser
+import pytest
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTS = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in ROOT.glob("posts/**/*.md"))
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+
+
+def resolve(page: Path, href: str) -> tuple[Path, str]:
+    parts = urlsplit(href)
+    return (page.parent / unquote(parts.path)).resolve() if parts.path else page, parts.fragment
+
+
+def test_every_post_is_on_the_front_pages_once(site_html):
+    listed, page = [], site_html / "index.html"
+    while page:
+        doc = soup(page)
+        listed += [resolve(page, a["href"])[0].relative_to(site_html.resolve()).as_posix()
+                   for a in doc.select(".mlnotes-post-title a")]
+        nxt = doc.select_one('.mlnotes-pager a[rel="next"]')
+        page = resolve(page, nxt["href"])[0] if nxt else None
+    assert sorted(listed) == sorted(f"{p}.html" for p in POSTS)
+
+
+def test_ddim_links_to_ddpm(site_html):
+    page = site_html / "posts" / "ddim.html"
+    targets = set()
+    for a in soup(page).select("article a.reference.internal"):
+        path, frag = resolve(page, a["href"])
+        if path.name == "ddpm.html":
+            assert path.is_file()
+            if frag:
+                assert soup(path).find(id=frag) is not None, frag
+            targets.add(frag)
+    assert "concept-ddpm" in targets            # the {ref} to the concept page
+    assert "equation-eq-ddpm-closed-form" in targets   # an equation on that page
+
+
+def bibliography(page: Path) -> list[str]:
+    """Entries of the reference list under the page's 参考文献 heading."""
+    heading = next(h for h in soup(page).select("article h2") if h.get_text().startswith("参考文献"))
+    return [note.get_text(" ", strip=True) for note in heading.parent.select(".footnote")]
+
+
+def test_ddim_bibliography(site_html):
+    entries = bibliography(site_html / "posts" / "ddim.html")
+    assert any("Denoising Diffusion Implicit Models" in e and "2021" in e for e in entries)
+    assert any("Denoising Diffusion Probabilistic Models" in e and "2020" in e for e in entries)
+
+
+def test_ddpm_page_cites_ddpm_too(site_html):
+    """Two pages cite Ho et al. 2020; each has its own reference list."""
+    entries = bibliography(site_html / "concepts" / "ddpm.html")
+    assert any("Ho" in e and "Denoising Diffusion Probabilistic Models" in e for e in entries)
+
+
+def test_code_comes_from_the_package(site_html):
+    code = soup(site_html / "posts" / "ddim.html").select_one("article div.highlight-python pre")
+    assert code.get_text().startswith("def ddim_step(")
+
+
+def test_figures_are_generated(site_html):
+    imgs = soup(site_html / "posts" / "ddim.html").select("article figure img")
+    assert imgs, "the DDIM post has a generated figure"
+    for img in imgs:
+        assert resolve(site_html / "posts" / "ddim.html", img["src"])[0].stat().st_size > 10_000
+        assert img.get("alt"), "every figure has alt text"
+
+
+def search_index(site_html: Path) -> dict:
+    text = (site_html / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+
+@pytest.mark.parametrize(("term", "doc"), [
+    ("扩散模型", "posts/ddim"), ("采样", "posts/ddim"), ("扩散", "posts/ddim"),
+    ("噪声", "concepts/ddpm"), ("后验", "concepts/ddpm"),
+])
+def test_search_index_has_jieba_terms(site_html, term, doc):
+    index = search_index(site_html)
+    hits = set()
+    for table in ("terms", "titleterms"):      # a word in a title is listed only there
+        found = index[table].get(term, [])
+        hits |= set(found if isinstance(found, list) else [found])
+    assert index["docnames"].index(doc) in hits, f"{term} not indexed for {doc}"
+
+
+def test_language_data_defines_its_stemmer(site_html):
+    """Sphinx 9.0 assigns an undefined ChineseStemmer (sphinx-doc/sphinx#14229)."""
+    js = (site_html / "_static" / "language_data.js").read_text(encoding="utf-8")
+    assigned = re.search(r"window\.Stemmer\s*=\s*(\w+)", js).group(1)
+    assert re.search(rf"\bvar {assigned}\s*=", js), f"{assigned} is never defined"
+
+
+RESOURCE_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "manifest"}
+
+
+def external_resources(page: Path) -> list[str]:
+    doc, found = soup(page), []
+    for tag in doc.find_all(["script", "img", "iframe", "source", "audio", "video", "embed"]):
+        if tag.get("src"):
+            found.append(tag["src"])
+    for tag in doc.find_all("link"):
+        if RESOURCE_RELS & set(tag.get("rel", [])):
+            found.append(tag["href"])
+    return [url for url in found if re.match(r"^(https?:)?//", url)]
+
+
+def test_no_page_loads_anything_from_another_host(site_html):
+    pages = sorted(site_html.rglob("*.html"))
+    assert len(pages) > 10
+    offenders = {p.relative_to(site_html).as_posix(): external_resources(p) for p in pages}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    for css in site_html.rglob("*.css"):
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", css.read_text(encoding="utf-8")), css
+
+
+def test_math_is_served_locally(site_html):
+    scripts = [s["src"] for s in soup(site_html / "posts" / "ddim.html").find_all("script", src=True)]
+    mathjax = [s for s in scripts if "tex-chtml.js" in s]
+    assert mathjax and not mathjax[0].startswith("http")
+    assert resolve(site_html / "posts" / "ddim.html", mathjax[0])[0].is_file()
+    fonts = site_html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    assert (fonts / "MathJax_Main-Regular.woff").is_file()
+
+
+def test_feed_contains_every_post(site_html):
+    feed = feedparser.parse((site_html / "blog" / "atom.xml").read_bytes())
+    assert not feed.bozo
+    links = sorted(urlsplit(e.link).path.rsplit("/posts/", 1)[1] for e in feed.entries)
+    assert links == sorted(f"{p.split('/', 1)[1]}.html" for p in POSTS)
+
+
+def test_sidebar_shows_sections_not_posts(site_html):
+    """No page carries a link to every post: the navigation scales."""
+    nav = soup(site_html / "concepts" / "ddpm.html").select_one(".bd-sidebar-primary")
+    assert nav.select_one(".mlnotes-sections") is not None
+    assert nav.select(".bd-toc-item, .bd-sidenav") == []
+
+
+def test_internal_links_resolve(site_html):
+    broken = []
+    for page in sorted(site_html.rglob("*.html")):
+        for a in soup(page).find_all("a", href=True):
+            href = a["href"]
+            if re.match(r"^[a-z]+:", href) or href.startswith("#") and len(href) == 1:
+                continue
+            path, frag = resolve(page, href)
+            if not path.exists():
+                broken.append((page.relative_to(site_html).as_posix(), href))
+            elif frag and path.suffix == ".html" and soup(path).find(id=frag) is None:
+                broken.append((page.relative_to(site_html).as_posix(), href))
+    assert broken == []
