@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ("sphinx.testing.fixtures",)
+collect_ignore = ["roots"]  # small Sphinx projects, not test modules
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOTS = Path(__file__).resolve().parent / "roots"

@@ -98,3 +98,22 @@ def test_strict_build_fails(tmp_path, root):
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(TESTS)})
     assert result.returncode == 1
     assert parse_warnings(result.stderr, srcdir), result.stderr
+
+
+def test_two_posts_cite_one_paper(tmp_path):
+    """Per-post reference lists: a shared key is no duplicate-citation problem."""
+    srcdir = copy_root("citations", tmp_path)
+    _, _, warnings = build(srcdir)
+    assert warnings.strip() == ""
+    html = srcdir / "_build" / "html" / "posts"
+
+    def refs(name):
+        page = BeautifulSoup((html / name).read_text(encoding="utf-8"), "lxml")
+        heading = next(h for h in page.select("h2") if h.get_text().startswith("参考文献"))
+        return [n.get_text(" ", strip=True) for n in heading.parent.select(".footnote p")]
+
+    first, second = refs("first.html"), refs("second.html")
+    assert first == ["Jane Doe and Richard Roe. A paper cited by two posts. "
+                     "Journal of Tests , 2020."]
+    assert first[0] in second and len(second) == 2
+    assert any("Edgar Poe" in e for e in second)
