@@ -28,6 +28,11 @@ help:  ## List the targets
 venv: $(STAMP)  ## Create .venv from requirements.txt (only if missing or stale)
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "ML Notes needs Python 3.11 or newer ($(PYTHON) is older); set PYTHON=python3.X"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  echo "$(PYTHON) cannot create virtual environments. On Debian/Ubuntu:"; \
+	  echo "  sudo apt-get install -y python3-venv"; exit 1; }
 	@echo ">> (re)creating $(VENV) from requirements.txt"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)

@@ -141,8 +141,7 @@ html_theme_options = {
 html_context = {"default_mode": "auto"}
 html_sidebars = {
     "**": [
-        "navbar-logo.html",
-        "search-field.html",
+        "navbar-logo.html",  # the header already has the search box
         "mlnotes-sections.html",
         "ablog/recentposts.html",
         "ablog/categories.html",
