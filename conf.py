@@ -32,11 +32,14 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "matplotlib.sphinxext.plot_directive",
+    "sphinx_sitemap",
+    "sphinxext.opengraph",
     # This site's own extensions (see _ext/README.md).
     "mlnotes_frontmatter",
     "mlnotes_blog",
     "mlnotes_frontpage",
     "mlnotes_zh_search",
+    "mlnotes_book",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
@@ -156,6 +159,17 @@ html_permalinks_icon = "#"
 html_sourcelink_suffix = ""
 html_search_language = "zh"
 
+# -- Sitemap and OpenGraph (from base_url) ------------------------------------
+
+# base_url already holds the language and version (/zh-cn/latest/).
+sitemap_url_scheme = "{link}"
+sitemap_excludes = ["search.html", "genindex.html", "py-modindex.html", "book.html"]
+ogp_site_url = base_url
+ogp_site_name = project
+ogp_type = "article"
+# Social cards would be drawn with a font fetched from the network: off.
+ogp_social_cards = {"enable": False}
+
 # -- Math (offline) ----------------------------------------------------------
 
 # MathJax 3 is bundled in _static/mathjax (see `make vendor-mathjax`): pages
@@ -164,4 +178,47 @@ mathjax_path = "mathjax/tex-chtml.js"
 mathjax3_config = {
     "tex": {"tags": "ams"},
     "options": {"enableMenu": False},
+}
+
+# -- PDF book (LaTeX) ----------------------------------------------------------
+
+# book.rst is the root of the book; its table of contents is generated
+# (_ext/mlnotes_book.py): a part per category, the concepts, the API, the
+# bibliography.  Blog machinery (post lists, archives, feeds) is not in it.
+latex_engine = "xelatex"
+latex_documents = [("book", "mlnotes.tex", "机器学习笔记", author, "manual")]
+latex_use_xindy = False
+latex_show_urls = "no"
+latex_domain_indices = False  # one module: the general index is enough
+latex_elements = {
+    "papersize": "a4paper",
+    # read on screens more than printed: no blank pages before parts and chapters
+    "extraclassoptions": "openany,oneside",
+    "pointsize": "11pt",
+    # ctex (not babel) for Chinese typesetting: line breaking, punctuation,
+    # "第 1 章" headings.  Fonts: Noto CJK where installed (Debian's
+    # fonts-noto-cjk), else the Fandol fonts that come with ctex itself.
+    "babel": "",
+    "polyglossia": "",
+    "fontenc": "",
+    "fontpkg": "",
+    "fncychap": "",  # ctex formats the chapter headings (第 1 章)
+    "preamble": r"""
+\usepackage{bookmark}
+\usepackage[heading=true,scheme=chinese,fontset=none]{ctex}
+\IfFontExistsTF{Noto Serif CJK SC}{%
+  \setCJKmainfont{Noto Serif CJK SC}[BoldFont=Noto Serif CJK SC Bold]
+  \setCJKsansfont{Noto Sans CJK SC}[BoldFont=Noto Sans CJK SC Bold]
+  \setCJKmonofont{Noto Sans Mono CJK SC}
+}{%
+  \setCJKmainfont{FandolSong-Regular.otf}[BoldFont=FandolSong-Bold.otf]
+  \setCJKsansfont{FandolHei-Regular.otf}[BoldFont=FandolHei-Bold.otf]
+  \setCJKmonofont{FandolFang-Regular.otf}
+}
+\setmainfont{TeX Gyre Termes}
+\setsansfont{TeX Gyre Heros}
+\setmonofont{DejaVu Sans Mono}[Scale=0.9]
+""",
+    # Long code lines wrap instead of running off the page.
+    "sphinxsetup": "verbatimwrapslines=true, verbatimforcewraps=true, verbatimmaxunderfull=0",
 }

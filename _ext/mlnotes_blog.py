@@ -27,6 +27,9 @@ from docutils import nodes
 from sphinx.util import logging
 
 __version__ = "1.0"
+# Bump when the doctrees or env data this extension stores change shape, so that
+# Sphinx discards pickled environments made by an older version.
+ENV_VERSION = 2
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +66,17 @@ def add_post_info(app, doctree) -> None:
         return
     title = next(iter(doctree.findall(nodes.title)), None)
     if title is not None:
-        title.parent.insert(title.parent.index(title) + 1, post_info())
+        title.parent.insert(title.parent.index(title) + 1, post_info(docname=app.env.docname))
 
 
 def fill_post_info(app, doctree, docname: str) -> None:
     """Render the placeholder: links to the archives in HTML, plain text elsewhere."""
     from mlnotes_frontpage import zh_date
 
-    meta = getattr(app.env, "mlnotes_posts", {}).get(docname)
     html = app.builder.format == "html"
     for node in list(doctree.findall(post_info)):
+        # the LaTeX builder resolves the whole book at once, under its root's name
+        meta = getattr(app.env, "mlnotes_posts", {}).get(node["docname"])
         if not meta:
             node.parent.remove(node)
             continue
@@ -143,4 +147,5 @@ def setup(app):
     app.connect("doctree-resolved", fill_post_info)
     app.connect("env-before-read-docs", remember_read_docs)
     app.connect("env-get-updated", pages_to_rewrite)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION,
+            "parallel_read_safe": True, "parallel_write_safe": True}

@@ -35,6 +35,9 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 __version__ = "1.0"
+# Bump when the doctrees or env data this extension stores change shape, so that
+# Sphinx discards pickled environments made by an older version.
+ENV_VERSION = 2
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*$", re.S | re.M)
 
@@ -276,9 +279,14 @@ class PostCollector(EnvironmentCollector):
                 env.mlnotes_posts[docname] = other.mlnotes_posts[docname]
 
     def process_doc(self, app, doctree) -> None:
+        docname = app.env.docname
         # Posts are not in any toctree: the blog's lists and archives reach them.
-        if app.env.docname in getattr(app.config, "matched_blog_posts", ()):
-            app.env.metadata[app.env.docname]["orphan"] = True
+        if docname in getattr(app.config, "matched_blog_posts", ()):
+            app.env.metadata[docname]["orphan"] = True
+        # The excerpt is the best description of a post for link previews.
+        excerpt = app.env.mlnotes_posts.get(docname, {}).get("excerpt")
+        if excerpt:
+            app.env.metadata[docname]["og:description"] = excerpt
 
 
 def init_env(app, env, docnames, *args) -> None:
@@ -325,4 +333,5 @@ def setup(app):
     app.connect("env-check-consistency", check_unique_slugs)
     # after ABlog's own config-inited (default priority 500) has matched posts
     app.connect("config-inited", exclude_drafts, priority=600)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION,
+            "parallel_read_safe": True, "parallel_write_safe": True}

@@ -23,6 +23,9 @@ from docutils.parsers.rst import Directive
 from sphinx.util import logging
 
 __version__ = "1.0"
+# Bump when the doctrees or env data this extension stores change shape, so that
+# Sphinx discards pickled environments made by an older version.
+ENV_VERSION = 1
 
 logger = logging.getLogger(__name__)
 
@@ -163,4 +166,5 @@ def setup(app):
     app.connect("env-get-updated", frontpage_docs_to_rewrite)
     app.connect("doctree-resolved", fill_placeholder)
     app.connect("html-collect-pages", collect_pages)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION,
+            "parallel_read_safe": True, "parallel_write_safe": True}

@@ -25,6 +25,9 @@ from sphinx.search import _MINIFIED_JS_PATH
 from sphinx.search.zh import SearchChinese, jieba_load_userdict
 
 __version__ = "1.0"
+# Bump when the doctrees or env data this extension stores change shape, so that
+# Sphinx discards pickled environments made by an older version.
+ENV_VERSION = 1
 
 TERMS = Path(__file__).with_name("zh_search_terms.txt")
 
@@ -52,4 +55,5 @@ class SearchChineseFixed(SearchChinese):
 
 def setup(app):
     app.add_search_language(SearchChineseFixed)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION,
+            "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,132 @@
+"""The PDF book: its table of contents is generated, for LaTeX only.
+
+``.. book-contents::`` in ``book.rst`` (the root document of the LaTeX build)
+expands to
+
+* one part per category (in the order of ``blog_categories``), holding that
+  category's published posts as chapters, oldest first;
+* a part for the concept pages and one for the API reference;
+* the bibliography: every entry of the bibliography files, which Sphinx's LaTeX
+  writer gathers into one list at the end of the book.
+
+All of it sits inside ``.. only:: latex``, so the web site is unchanged.  The
+posts are read from their front matter at the time ``book.rst`` is read, and
+``book.rst`` is read again whenever a post is added, removed or changed.
+
+For builders other than HTML, this extension also drops the per-post
+"参考文献" sections: there the citations are footnotes and the list at the end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from sphinx import addnodes
+from sphinx.util import logging
+
+__version__ = "1.0"
+# Bump when the doctrees or env data this extension stores change shape, so that
+# Sphinx discards pickled environments made by an older version.
+ENV_VERSION = 1
+
+logger = logging.getLogger(__name__)
+
+REFERENCES_TITLE = "参考文献"
+
+
+def _toctree(docname: str, entries: list[str]) -> addnodes.toctree:
+    node = addnodes.toctree()
+    node["parent"] = docname
+    node["entries"] = [(None, entry) for entry in entries]
+    node["includefiles"] = list(entries)
+    node["maxdepth"] = -1
+    node["glob"] = False
+    node["hidden"] = True
+    node["includehidden"] = False
+    node["numbered"] = 0
+    node["titlesonly"] = False
+    node["caption"] = None
+    node["rawentries"] = []
+    return node
+
+
+def _part(title: str) -> nodes.raw:
+    return nodes.raw("", f"\\part{{{title}}}\n", format="latex")
+
+
+def published_posts(app) -> list[tuple[str, dict]]:
+    """(docname, metadata) of every post that will be built, from front matter."""
+    from mlnotes_frontmatter import parse_post
+
+    env, config = app.env, app.config
+    posts = []
+    for docname in sorted(set(config.matched_blog_posts) & env.found_docs):
+        text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
+        meta, errors = parse_post(text, categories=config.blog_categories,
+                                  authors=config.blog_authors)
+        if not any(e.fatal for e in errors):
+            posts.append((docname, meta))
+    return posts
+
+
+class BookContents(Directive):
+    has_content = False
+
+    def run(self):
+        env = self.state.document.settings.env
+        app, docname = env.app, env.docname
+        only = addnodes.only(expr="latex")
+        by_category: dict[str, list[tuple]] = {}
+        for post, meta in published_posts(app):
+            if meta.get("category"):
+                by_category.setdefault(meta["category"], []).append((meta["date"], post))
+        for category, label in app.config.blog_categories.items():
+            if category in by_category:
+                posts = [post for _, post in sorted(by_category[category])]
+                only += [_part(label), _toctree(docname, posts)]
+        for title, prefix in (("概念", "concepts/"), ("API 参考", "api/")):
+            docs = sorted(d for d in env.found_docs
+                          if d.startswith(prefix) and d != prefix + "index")
+            if docs:
+                only += [_part(title), _toctree(docname, docs)]
+        # Back matter (bibliography, index) goes to the root of the PDF bookmarks,
+        # not under the last part.
+        only += nodes.raw("", "\\bookmarksetup{startatroot}\n", format="latex")
+        # The bibliography directive of sphinxcontrib-bibtex, parsed in place.
+        from docutils.statemachine import StringList
+
+        self.state.nested_parse(StringList(["", ".. bibliography::", "   :all:", ""]),
+                                self.content_offset, only)
+        return [only]
+
+
+def book_outdated(app, env, added, changed, removed) -> list[str]:
+    """Re-read the book's root documents when any post or page comes, goes or changes."""
+    roots = {entry[0] for entry in app.config.latex_documents} & env.found_docs
+    if set(added) | set(removed) or set(changed) & set(app.config.matched_blog_posts):
+        return sorted(roots)
+    return []
+
+
+def drop_reference_sections(app, doctree, docname) -> None:
+    """Outside HTML the per-post reference lists are footnotes: drop the empty heading."""
+    if app.builder.format == "html":
+        return
+    for section in list(doctree.findall(nodes.section)):
+        title = section.next_node(nodes.title)
+        if title is None or title.astext() != REFERENCES_TITLE:
+            continue
+        rest = [child for child in section.children if child is not title]
+        if all(not child.astext().strip() for child in rest):
+            section.parent.remove(section)
+
+
+def setup(app):
+    app.setup_extension("mlnotes_frontmatter")
+    app.add_directive("book-contents", BookContents)
+    app.connect("env-get-outdated", book_outdated)
+    app.connect("doctree-resolved", drop_reference_sections)
+    return {"version": __version__, "env_version": ENV_VERSION,
+            "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,92 @@
+""".readthedocs.yaml: valid against the documented v2 keys, and the build it names works.
+
+The build test does what Read the Docs does: a fresh checkout, a fresh virtual
+environment from the requirements file the YAML names, and its sphinx-build
+command line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The keys of https://docs.readthedocs.io/en/stable/config-file/v2.html
+TOP = {"version", "build", "python", "sphinx", "mkdocs", "formats", "submodules", "search",
+       "conda"}
+BUILD = {"os", "tools", "apt_packages", "jobs", "commands"}
+OSES = {"ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04", "ubuntu-lts-latest"}
+SPHINX = {"configuration", "builder", "fail_on_warning"}
+BUILDERS = {"html", "dirhtml", "singlehtml"}
+FORMATS = {"htmlzip", "pdf", "epub"}
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    return yaml.safe_load((ROOT / ".readthedocs.yaml").read_text(encoding="utf-8"))
+
+
+def test_keys_are_documented(config):
+    assert config["version"] == 2
+    assert set(config) <= TOP
+    assert set(config["build"]) <= BUILD
+    assert config["build"]["os"] in OSES
+    assert set(config["build"]["tools"]) == {"python"}
+    assert str(config["build"]["tools"]["python"]).startswith("3.")
+    assert set(config["sphinx"]) <= SPHINX
+    assert config["sphinx"].get("builder", "html") in BUILDERS
+    assert set(config["formats"]) <= FORMATS
+    for item in config["python"]["install"]:
+        assert set(item) <= {"requirements", "method", "path", "extra_requirements"}
+
+
+def test_what_we_need_is_set(config):
+    assert config["sphinx"]["fail_on_warning"] is True
+    assert set(config["formats"]) == {"pdf", "htmlzip"}
+    assert tuple(map(int, config["build"]["tools"]["python"].split("."))) >= (3, 11)
+
+
+def test_named_files_exist(config):
+    assert (ROOT / config["sphinx"]["configuration"]).is_file()
+    for item in config["python"]["install"]:
+        requirements = ROOT / item["requirements"]
+        assert requirements.is_file()
+        pins = [line for line in requirements.read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+        assert pins and all("==" in line for line in pins), "every requirement is pinned"
+
+
+@pytest.mark.slow
+def test_builds_like_read_the_docs(config, tmp_path):
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    if not files or files == [""]:
+        pytest.skip("not a git checkout")
+    checkout = tmp_path / "checkout"
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, checkout / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    for item in config["python"]["install"]:
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r",
+                        item["requirements"]], cwd=checkout, check=True)
+    output = tmp_path / "rtd-output"
+    conf_dir = str(Path(config["sphinx"]["configuration"]).parent)
+    result = subprocess.run(
+        [str(python), "-m", "sphinx", "-T", "-W", "--keep-going", "-b", "html",
+         "-d", "_build/doctrees", "-D", "language=zh_CN", conf_dir, str(output / "html")],
+        cwd=checkout, capture_output=True, text=True,
+        env={**os.environ, "READTHEDOCS": "True", "READTHEDOCS_OUTPUT": str(output)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (output / "html" / "index.html").is_file()
+    assert (output / "html" / "posts" / "ddim.html").is_file()
