@@ -19,7 +19,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv html test lint serve new-post latexpdf tex-packages clean clean-venv vendor-mathjax
+.PHONY: help venv html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -64,6 +64,9 @@ latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
 	  echo "make latexpdf needs XeLaTeX. On Debian/Ubuntu install it with:"; \
 	  echo "  sudo apt-get install -y $(TEX_PACKAGES)"; exit 1; }
 	$(SPHINXBUILD) -M latexpdf . $(BUILDDIR) $(STRICT) $(SPHINXOPTS)
+
+bench: $(STAMP)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 30 min)
+	$(VPY) tools/bench.py $(BENCH_ARGS)
 
 tex-packages:  ## Print the Debian/Ubuntu packages that `make latexpdf` needs
 	@echo $(TEX_PACKAGES)

@@ -73,7 +73,10 @@ blog_path = "blog"
 blog_baseurl = base_url
 blog_post_pattern = "posts/**/*.md"
 blog_feed_archives = True  # an Atom feed per category, tag and year, too
-blog_feed_fulltext = True
+# Entries carry the excerpt, not the whole post: full text rendered into every
+# feed a post belongs to (site, category, each tag, year) made feeds the most
+# expensive part of the build (see the benchmark section of the README).
+blog_feed_fulltext = False
 blog_feed_length = None
 blog_authors = {"mlnotes": ("ML Notes 编写组", None)}
 blog_default_author = "mlnotes"

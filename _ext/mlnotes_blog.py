@@ -23,13 +23,18 @@ This extension resets the registry for every build, gives the categories from
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from pathlib import Path
+
 from docutils import nodes
 from sphinx.util import logging
 
 __version__ = "1.0"
 # Bump when the doctrees or env data this extension stores change shape, so that
 # Sphinx discards pickled environments made by an older version.
-ENV_VERSION = 2
+ENV_VERSION = 3
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +135,107 @@ def listing_changed(app, env) -> bool:
     return app.mlnotes_listing_changed
 
 
+# -- archive pages and feeds: render each excerpt once, skip when unchanged -------
+
+MARKER = ".mlnotes-blog-pages.json"
+RELATIVE_URL = re.compile(r'(\b(?:href|src)=")(?![a-z][a-z0-9+.-]*:|#|/)([^"]*)"')
+
+
+def memoize_to_html(app) -> None:
+    """Render each post's excerpt once, not once per page and feed that lists it.
+
+    ABlog's ``Post.to_html(pagename)`` builds a new docutils document, resolves
+    references and runs every post-transform for each call: about 9 ms, and a
+    post is listed on the blog page, its category, tag and year pages and their
+    feeds.  Here an excerpt is rendered once relative to the root and its relative
+    links are re-based for the page asking; the result is kept in the environment
+    until the post is read again or the blog's listing changes (titles in links).
+    """
+    from ablog.blog import Post
+
+    if getattr(Post.to_html, "mlnotes_memo", False):
+        return
+    original = Post.to_html
+
+    def to_html(self, pagename, fulltext=False, drop_h1=True, img_url=False):
+        app = self._blog.app
+        if fulltext:
+            return original(self, pagename, fulltext, drop_h1, img_url)
+        cache = app.env.mlnotes_excerpt_html.setdefault(self.docname, {})
+        key = (self.section, drop_h1, img_url)
+        if key not in cache:
+            cache[key] = original(self, app.config.root_doc, fulltext, drop_h1, img_url)
+        prefix = app.builder.get_relative_uri(pagename, app.config.root_doc)
+        prefix = prefix[:prefix.rfind("/") + 1]
+        return RELATIVE_URL.sub(lambda m: f'{m[1]}{prefix}{m[2]}"', cache[key]) \
+            if prefix else cache[key]
+
+    to_html.mlnotes_memo = True
+    Post.to_html = to_html
+
+
+def init_excerpt_cache(app, env, docnames) -> None:
+    if not hasattr(env, "mlnotes_excerpt_html"):
+        env.mlnotes_excerpt_html = {}
+
+
+def purge_excerpt(app, env, docname) -> None:
+    getattr(env, "mlnotes_excerpt_html", {}).pop(docname, None)
+
+
+def _pages_state(app) -> str:
+    return hashlib.sha256(json.dumps(listing_signature(app.env), ensure_ascii=False,
+                                     default=str).encode()).hexdigest()
+
+
+def blog_pages_current(app) -> bool:
+    """True when the archive pages, feeds and front pages of the last build still hold.
+
+    They depend only on the posts (listing data and excerpts).  A marker written
+    after a successful build records the listing; if no post was read since and
+    the listing is the same, the files in the output directory are current.
+    """
+    marker = Path(app.outdir, MARKER)
+    if posts_touched(app, app.env) or not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text())["state"] == _pages_state(app)
+    except (ValueError, KeyError):
+        return False
+
+
+def write_marker(app, exc) -> None:
+    if exc is None and app.builder.format == "html":
+        Path(app.outdir, MARKER).write_text(json.dumps({"state": _pages_state(app)}))
+    elif exc is not None:
+        Path(app.outdir, MARKER).unlink(missing_ok=True)
+
+
+def unless_current(generator):
+    """Wrap an html-collect-pages handler of ABlog so that it is skipped when current."""
+
+    def handler(app):
+        if blog_pages_current(app):
+            return []
+        return generator(app)
+
+    handler.__name__ = f"mlnotes_{generator.__name__}"
+    return handler
+
+
+def wrap_ablog_page_generators(app) -> None:
+    from ablog.post import generate_archive_pages, generate_atom_feeds
+
+    for listener in list(app.events.listeners["html-collect-pages"]):
+        if listener.handler in (generate_archive_pages, generate_atom_feeds):
+            app.disconnect(listener.id)
+            app.connect("html-collect-pages", unless_current(listener.handler),
+                        priority=listener.priority)
+
+
 def pages_to_rewrite(app, env) -> list[str]:
     if listing_changed(app, env):
+        env.mlnotes_excerpt_html = {}  # excerpts link to posts by title
         logger.info("blog listing changed: rewriting every page (the sidebars list posts)")
         return sorted(env.found_docs)
     return []
@@ -147,5 +251,10 @@ def setup(app):
     app.connect("doctree-resolved", fill_post_info)
     app.connect("env-before-read-docs", remember_read_docs)
     app.connect("env-get-updated", pages_to_rewrite)
+    app.connect("builder-inited", memoize_to_html)
+    app.connect("env-before-read-docs", init_excerpt_cache)
+    app.connect("env-purge-doc", purge_excerpt)
+    app.connect("build-finished", write_marker)
+    wrap_ablog_page_generators(app)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}

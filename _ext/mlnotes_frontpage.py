@@ -126,7 +126,9 @@ def fill_placeholder(app, doctree, docname: str) -> None:
 
 def collect_pages(app):
     """Write page/2.html ... for the pages after the first."""
-    if not _is_html(app) or not app.env.mlnotes_frontpage_docs:
+    from mlnotes_blog import blog_pages_current
+
+    if not _is_html(app) or not app.env.mlnotes_frontpage_docs or blog_pages_current(app):
         return
     pages, total = paginate(app)
     for number in range(2, total + 1):
