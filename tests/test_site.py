@@ -80,6 +80,15 @@ def test_figures_are_generated(site_html):
         assert img.get("alt"), "every figure has alt text"
 
 
+def test_no_figure_shown_twice(site_html):
+    """matplotlib's plot directive numbers figures per reST parse: two ``{eval-rst}``
+    plot blocks in one post both write ``<post>-1.png`` unless each has its own
+    ``:filename-prefix:``, and the page then shows the second figure twice."""
+    for page in sorted(site_html.rglob("*.html")):
+        srcs = [img["src"] for img in soup(page).select("article img")]
+        assert len(srcs) == len(set(srcs)), page
+
+
 def search_index(site_html: Path) -> dict:
     text = (site_html / "searchindex.js").read_text(encoding="utf-8")
     return json.loads(text[text.index("(") + 1:text.rindex(")")])
