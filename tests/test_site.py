@@ -171,3 +171,16 @@ def test_internal_links_resolve(site_html):
             if not path.exists() or frag and path.suffix == ".html" and soup(path).find(id=frag) is None:
                 broken.append((page.relative_to(site_html).as_posix(), href))
     assert broken == []
+
+
+def test_bibliography_entries_are_complete_and_cited():
+    """refs.bib parses, each entry has the fields we check against the paper, and each is
+    cited by some page (the PDF lists the whole file at the end of the book)."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(ROOT / "refs.bib")).entries
+    sources = "".join(p.read_text(encoding="utf-8") for folder in ("posts", "concepts")
+                      for p in (ROOT / folder).rglob("*.md"))
+    for key, entry in entries.items():
+        assert {"title", "year"} <= set(entry.fields) and entry.persons.get("author"), key
+        assert re.search(rf"`{re.escape(key)}`", sources), f"{key} is never cited"
