@@ -241,8 +241,29 @@ def pages_to_rewrite(app, env) -> list[str]:
     return []
 
 
+def merge_ablog_posts(app, env, docnames, other) -> None:
+    """ABlog's missing ``env-merge-info``: bring in posts read by a parallel worker.
+
+    ABlog keeps each post in ``env.ablog_posts`` (purged per document by its own
+    ``env-purge-doc`` handler) and writes its labels into the standard domain,
+    which Sphinx merges itself.  This handler is all ABlog lacks to be
+    parallel-read safe (sunpy/ablog#327, #330), so this extension declares it so.
+    """
+    if not hasattr(env, "ablog_posts"):
+        env.ablog_posts = {}
+    for docname in docnames:
+        if docname in getattr(other, "ablog_posts", {}):
+            env.ablog_posts[docname] = other.ablog_posts[docname]
+
+
+def declare_ablog_parallel_safe(app, config) -> None:
+    app.extensions["ablog"].parallel_read_safe = True
+
+
 def setup(app):
     app.setup_extension("ablog")
+    app.connect("env-merge-info", merge_ablog_posts)
+    app.connect("config-inited", declare_ablog_parallel_safe)
     app.setup_extension("mlnotes_frontmatter")
     app.connect("builder-inited", reset_blog, priority=400)
     app.connect("doctree-read", use_front_matter_excerpt, priority=600)

@@ -285,7 +285,7 @@ def bench_variant(work: Path, n: int, variant: str, *, steps: bool, parallel: bo
         res["retag"] = run_build(src)
     if parallel:
         shutil.rmtree(src / "_build")
-        # ABlog is not parallel-read safe: Sphinx warns and reads serially, so no -W here.
+        # parallel read: ABlog made parallel-read safe by _ext/mlnotes_blog.py
         res["full_j2"] = run_build(src, "-j", "2")
     if latex:
         t0 = time.perf_counter()
