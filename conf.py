@@ -40,6 +40,7 @@ extensions = [
     "mlnotes_frontpage",
     "mlnotes_zh_search",
     "mlnotes_book",
+    "mlnotes_pybtex_cache",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
