@@ -18,7 +18,7 @@ import importlib.metadata
 __version__ = "1.0"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _entry_points(group: str, name: str) -> tuple:
     return tuple(importlib.metadata.entry_points(group=group, name=name))
 
