@@ -188,20 +188,27 @@ def _pages_state(app) -> str:
                                      default=str).encode()).hexdigest()
 
 
-def blog_pages_current(app) -> bool:
-    """True when the archive pages, feeds and front pages of the last build still hold.
+def changed_posts(app) -> set[str] | None:
+    """The posts whose entries on archive pages, feeds and front pages may be stale.
 
-    They depend only on the posts (listing data and excerpts).  A marker written
-    after a successful build records the listing; if no post was read since and
-    the listing is the same, the files in the output directory are current.
+    ``None`` means "all of them": no marker from a successful previous build, or
+    the listing (titles, dates, categories, tags, the set of posts) changed, which
+    shows on every list and sidebar.  Otherwise only the posts read in this build
+    can have new excerpts; an empty set means every such page is current.  The
+    marker is written after a successful build and records the listing.
     """
     marker = Path(app.outdir, MARKER)
-    if posts_touched(app, app.env) or not marker.is_file():
-        return False
     try:
-        return json.loads(marker.read_text())["state"] == _pages_state(app)
-    except (ValueError, KeyError):
-        return False
+        current = json.loads(marker.read_text())["state"] == _pages_state(app)
+    except (OSError, ValueError, KeyError):
+        current = False
+    if not current or listing_changed(app, app.env):
+        return None
+    return getattr(app, "mlnotes_read_docs", set()) & set(getattr(app.env, "mlnotes_posts", {}))
+
+
+def lists_changed(posts, changed: set[str] | None) -> bool:
+    return changed is None or any(post.docname in changed for post in posts)
 
 
 def write_marker(app, exc) -> None:
@@ -211,26 +218,49 @@ def write_marker(app, exc) -> None:
         Path(app.outdir, MARKER).unlink(missing_ok=True)
 
 
-def unless_current(generator):
-    """Wrap an html-collect-pages handler of ABlog so that it is skipped when current."""
+def archive_pages(app):
+    """ABlog's archive pages, leaving out those whose posts did not change."""
+    from ablog.post import generate_archive_pages
 
-    def handler(app):
-        if blog_pages_current(app):
-            return []
-        return generator(app)
+    changed = changed_posts(app)
+    for pagename, context, template in generate_archive_pages(app):
+        collection = context.get("collection")
+        if changed is None or (collection is not None and lists_changed(collection, changed)):
+            yield pagename, context, template
 
-    handler.__name__ = f"mlnotes_{generator.__name__}"
-    return handler
+
+def atom_feeds(app):
+    """ABlog's feeds, written only for the collections whose posts changed."""
+    from ablog.blog import Blog
+    from ablog.post import generate_atom_feeds, register_posts
+
+    changed = changed_posts(app)
+    if changed is not None and not changed:
+        return
+    blog = Blog(app)
+    if not blog:
+        register_posts(app)
+    catalogs = [*blog.catalogs.values(), blog.archive]
+    saved = {catalog: catalog.collections for catalog in catalogs}
+    if changed is not None:   # ABlog iterates catalog.collections: show it only those to redo
+        for catalog in catalogs:
+            catalog.collections = {key: coll for key, coll in catalog.collections.items()
+                                   if lists_changed(coll, changed)}
+    try:
+        yield from generate_atom_feeds(app)
+    finally:
+        for catalog, collections in saved.items():
+            catalog.collections = collections
 
 
 def wrap_ablog_page_generators(app) -> None:
     from ablog.post import generate_archive_pages, generate_atom_feeds
 
+    ours = {generate_archive_pages: archive_pages, generate_atom_feeds: atom_feeds}
     for listener in list(app.events.listeners["html-collect-pages"]):
-        if listener.handler in (generate_archive_pages, generate_atom_feeds):
+        if listener.handler in ours:
             app.disconnect(listener.id)
-            app.connect("html-collect-pages", unless_current(listener.handler),
-                        priority=listener.priority)
+            app.connect("html-collect-pages", ours[listener.handler], priority=listener.priority)
 
 
 def pages_to_rewrite(app, env) -> list[str]:

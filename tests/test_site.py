@@ -184,3 +184,57 @@ def test_bibliography_entries_are_complete_and_cited():
     for key, entry in entries.items():
         assert {"title", "year"} <= set(entry.fields) and entry.persons.get("author"), key
         assert re.search(rf"`{re.escape(key)}`", sources), f"{key} is never cited"
+
+
+def internal_targets(site_html: Path, page: str) -> set[str]:
+    """Pages (relative to the site root) that *page*'s article links to."""
+    path = site_html / page
+    found = set()
+    for a in soup(path).select("article a.reference.internal"):
+        target, _ = resolve(path, a["href"])
+        if target.is_file():
+            found.add(target.relative_to(site_html.resolve()).as_posix())
+    return found
+
+
+@pytest.mark.parametrize(("source", "target"), [
+    ("posts/ddim.html", "concepts/ddpm.html"),
+    ("posts/ddim.html", "posts/diffusion-sde.html"),
+    ("posts/diffusion-sde.html", "concepts/ddpm.html"),
+    ("posts/diffusion-sde.html", "posts/ddim.html"),
+    ("posts/guidance.html", "concepts/ddpm.html"),
+    ("posts/stable-diffusion.html", "concepts/ddpm.html"),
+    ("posts/stable-diffusion.html", "posts/guidance.html"),
+    ("posts/controlnet.html", "posts/stable-diffusion.html"),
+    ("posts/flow-models.html", "posts/ddim.html"),
+])
+def test_required_cross_references(site_html, source, target):
+    assert target in internal_targets(site_html, source)
+
+
+@pytest.mark.parametrize(("page", "titles"), [
+    ("posts/ddim.html", ["Denoising Diffusion Probabilistic Models",
+                         "Denoising Diffusion Implicit Models"]),
+    ("posts/diffusion-sde.html", ["Score-Based Generative Modeling through Stochastic Differential"]),
+    ("posts/guidance.html", ["Diffusion Models Beat GANs on Image Synthesis",
+                             "Classifier-Free Diffusion Guidance"]),
+    ("posts/stable-diffusion.html", ["High-Resolution Image Synthesis with Latent Diffusion Models"]),
+    ("posts/controlnet.html", ["Adding Conditional Control to Text-to-Image Diffusion Models"]),
+    ("posts/segment-anything.html", ["Segment Anything"]),
+    ("posts/gumbel-softmax.html", ["Categorical Reparameterization with Gumbel-Softmax",
+                                   "The Concrete Distribution"]),
+    ("posts/flow-models.html", ["Flow Matching for Generative Modeling",
+                                "Variational Inference with Normalizing Flows",
+                                "Density estimation using Real NVP"]),
+])
+def test_required_citations(site_html, page, titles):
+    entries = " ".join(bibliography(site_html / page))
+    for title in titles:
+        assert title.lower() in entries.lower(), title
+
+
+def test_every_post_has_a_generated_figure(site_html):
+    for post in POSTS:
+        imgs = soup(site_html / f"{post}.html").select("article figure img")
+        assert imgs, f"{post} has no figure"
+        assert all("_images/" in img["src"] and img.get("alt") for img in imgs), post
