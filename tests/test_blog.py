@@ -23,6 +23,12 @@ def write_post(srcdir, slug, date, *, category="Python", tags=("甲",), title=No
         f"# {title or '文章 ' + slug}\n\n{body}\n\n## 小节\n\n更多内容。\n", encoding="utf-8")
 
 
+def replace_in(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def make_blog(dest):
     srcdir = copy_root("blog", dest)
     (srcdir / "posts").mkdir()
@@ -227,9 +233,7 @@ def test_no_change_rereads_nothing(built_blog):
 
 def test_body_edit_rereads_one_post(built_blog, tmp_path):
     srcdir, _ = built_blog
-    post = srcdir / "posts" / "post-05.md"
-    post.write_text(post.read_text(encoding="utf-8").replace("更多内容。", "改过的内容。"),
-                    encoding="utf-8")
+    replace_in(srcdir / "posts" / "post-05.md", "更多内容。", "改过的内容。")
     app, read, _ = build(srcdir)
     assert read == ["posts/post-05"]
     assert written_docs(app) == ["index", "posts/post-05"]   # the front page lists excerpts
@@ -239,9 +243,7 @@ def test_body_edit_rereads_one_post(built_blog, tmp_path):
 
 def test_excerpt_edit_updates_front_page(built_blog, tmp_path):
     srcdir, _ = built_blog
-    post = srcdir / "posts" / "post-25.md"
-    post.write_text(post.read_text(encoding="utf-8").replace("正文第一段。", "新的摘要。"),
-                    encoding="utf-8")
+    replace_in(srcdir / "posts" / "post-25.md", "正文第一段。", "新的摘要。")
     _, read, _ = build(srcdir)
     assert read == ["posts/post-25"]
     assert "新的摘要" in (srcdir / "_build/html/index.html").read_text(encoding="utf-8")
@@ -265,9 +267,7 @@ def test_adding_a_post_updates_lists(built_blog, tmp_path):
 
 def test_retagging_a_post_updates_every_page(built_blog, tmp_path):
     srcdir, _ = built_blog
-    post = srcdir / "posts" / "post-07.md"
-    post.write_text(post.read_text(encoding="utf-8").replace("tags: [甲]", "tags: [甲, 丁]"),
-                    encoding="utf-8")
+    replace_in(srcdir / "posts" / "post-07.md", "tags: [甲]", "tags: [甲, 丁]")
     _, read, _ = build(srcdir)
     assert read == ["posts/post-07"]
     assert_same_as_clean_build(srcdir, tmp_path)
