@@ -15,7 +15,7 @@ SPHINXOPTS  ?=
 TITLE       ?=
 CATEGORY    ?=
 TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recommended \
-                texlive-latex-extra texlive-fonts-recommended tex-gyre fonts-freefont-otf \
+                texlive-latex-extra texlive-fonts-recommended fonts-texgyre fonts-dejavu-core fonts-freefont-otf \
                 poppler-utils
 
 .DEFAULT_GOAL := help
