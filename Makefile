@@ -25,19 +25,19 @@ help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 
-venv: $(STAMP)  ## Create .venv from requirements.txt (only if missing or stale)
+venv: $(STAMP)  ## Create .venv from requirements-test.txt (only if missing or stale)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 	  echo "ML Notes needs Python 3.11 or newer ($(PYTHON) is older); set PYTHON=python3.X"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
 	  echo "$(PYTHON) cannot create virtual environments. On Debian/Ubuntu:"; \
 	  echo "  sudo apt-get install -y python3-venv"; exit 1; }
-	@echo ">> (re)creating $(VENV) from requirements.txt"
+	@echo ">> (re)creating $(VENV) from requirements-test.txt"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet -r requirements.txt
+	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
 html: $(STAMP)  ## Build the site into _build/html (strict)
