@@ -195,11 +195,17 @@ def changed_posts(app) -> set[str] | None:
     the listing (titles, dates, categories, tags, the set of posts) changed, which
     shows on every list and sidebar.  Otherwise only the posts read in this build
     can have new excerpts; an empty set means every such page is current.  The
-    marker is written after a successful build and records the listing.
+    marker is written after a successful build and records the listing; a template
+    newer than the marker, or a changed configuration, also means "all of them".
     """
+    from sphinx.environment import CONFIG_OK
+
     marker = Path(app.outdir, MARKER)
     try:
         current = json.loads(marker.read_text())["state"] == _pages_state(app)
+        # a changed template or configuration changes every generated page too
+        current = current and app.env.config_status == CONFIG_OK and \
+            marker.stat().st_mtime >= app.builder.templates.newest_template_mtime()
     except (OSError, ValueError, KeyError):
         current = False
     if not current or listing_changed(app, app.env):
@@ -290,6 +296,14 @@ def declare_ablog_parallel_safe(app, config) -> None:
     app.extensions["ablog"].parallel_read_safe = True
 
 
+def catalog_counts(app, pagename, templatename, context, doctree) -> None:
+    """The catalog pages' overview: each collection with its post count, most first."""
+    if templatename == "ablog/catalog.html":
+        collections = [c for c in context["catalog"] if len(c)]
+        context["catalog_counts"] = sorted(((len(c), c) for c in collections),
+                                           key=lambda item: (-item[0], str(item[1])))
+
+
 def setup(app):
     app.setup_extension("ablog")
     app.connect("env-merge-info", merge_ablog_posts)
@@ -306,6 +320,7 @@ def setup(app):
     app.connect("env-before-read-docs", init_excerpt_cache)
     app.connect("env-purge-doc", purge_excerpt)
     app.connect("build-finished", write_marker)
+    app.connect("html-page-context", catalog_counts)
     wrap_ablog_page_generators(app)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}

@@ -10,6 +10,7 @@ import sys
 from io import StringIO
 from pathlib import Path
 
+import feedparser
 import pytest
 
 pytest_plugins = ("sphinx.testing.fixtures",)
@@ -92,3 +93,35 @@ def copy_root(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copytree(ROOTS / f"test-{name}", target)
     return target
+
+
+# -- comparing builds ------------------------------------------------------------
+
+def feed_entries(path):
+    feed = feedparser.parse(path.read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    return [(e.link.rsplit("/", 1)[-1], e.title, e.updated) for e in feed.entries]
+
+
+def html_files(outdir):
+    html = outdir / "html"
+    return {p.relative_to(html).as_posix(): p.read_bytes()
+            for p in sorted(html.rglob("*.html"))}
+
+
+def feeds(outdir):
+    html = outdir / "html"
+    return {p.relative_to(html).as_posix(): feed_entries(p) for p in sorted(html.rglob("atom.xml"))}
+
+
+def assert_same_as_clean_build(srcdir, tmp_path):
+    """The incremental output equals a clean build of the same sources, page for page."""
+    clean_src = tmp_path / "clean-src"
+    shutil.rmtree(clean_src, ignore_errors=True)
+    shutil.copytree(srcdir, clean_src, ignore=shutil.ignore_patterns("_build"))
+    build(clean_src, freshenv=True)
+    incremental, clean = html_files(srcdir / "_build"), html_files(clean_src / "_build")
+    assert sorted(incremental) == sorted(clean)
+    differing = [name for name in clean if incremental[name] != clean[name]]
+    assert differing == []
+    assert feeds(srcdir / "_build") == feeds(clean_src / "_build")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
-import feedparser
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build, copy_root
+from conftest import assert_same_as_clean_build, build, copy_root, feed_entries
 
 N_POSTS = 26          # three front pages: 12 + 12 + 2
 CATS = ["Python", "Deep Learning", "Machine Learning", "Generative Model"]
@@ -145,12 +143,6 @@ def test_year_archive(blog, year):
     assert archive_posts(html / "blog" / f"{year}.html") == expect
 
 
-def feed_entries(path):
-    feed = feedparser.parse(path.read_bytes())
-    assert not feed.bozo, feed.bozo_exception
-    return [(e.link.rsplit("/", 1)[-1], e.title, e.updated) for e in feed.entries]
-
-
 def test_feeds_contain_every_post(blog):
     _, posts, html = blog
     entries = feed_entries(html / "blog" / "atom.xml")
@@ -186,30 +178,6 @@ def test_drafts_are_not_published(tmp_path):
 
 
 # -- incremental builds --------------------------------------------------------
-
-def html_files(outdir):
-    html = outdir / "html"
-    return {p.relative_to(html).as_posix(): p.read_bytes()
-            for p in sorted(html.rglob("*.html"))}
-
-
-def feeds(outdir):
-    html = outdir / "html"
-    return {p.relative_to(html).as_posix(): feed_entries(p) for p in sorted(html.rglob("atom.xml"))}
-
-
-def assert_same_as_clean_build(srcdir, tmp_path):
-    """The incremental output equals a clean build of the same sources, page for page."""
-    clean_src = tmp_path / "clean-src"
-    shutil.rmtree(clean_src, ignore_errors=True)
-    shutil.copytree(srcdir, clean_src, ignore=shutil.ignore_patterns("_build"))
-    build(clean_src, freshenv=True)
-    incremental, clean = html_files(srcdir / "_build"), html_files(clean_src / "_build")
-    assert sorted(incremental) == sorted(clean)
-    differing = [name for name in clean if incremental[name] != clean[name]]
-    assert differing == []
-    assert feeds(srcdir / "_build") == feeds(clean_src / "_build")
-
 
 @pytest.fixture
 def built_blog(tmp_path):
