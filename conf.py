@@ -41,6 +41,10 @@ extensions = [
     "mlnotes_zh_search",
     "mlnotes_book",
     "mlnotes_pybtex_cache",
+    "mlnotes_linkgraph",
+    "mlnotes_backlinks",
+    "mlnotes_series",
+    "mlnotes_related",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
@@ -92,6 +96,11 @@ blog_categories = {
     "Deep Learning": "深度学习",
     "Machine Learning": "机器学习",
     "Generative Model": "生成模型",
+}
+# Series of posts read in order; a post joins one with
+# `series: {name: diffusion, part: 2}` in its front matter.
+blog_series = {
+    "diffusion": "扩散模型",
 }
 # Front page: posts per page of the "最新文章" list.
 frontpage_posts_per_page = 12

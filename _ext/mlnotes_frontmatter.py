@@ -100,12 +100,14 @@ def _as_date(value: Any) -> dt.date | None:
     return None
 
 
-def parse_post(text: str, *, categories: dict, authors: dict) -> tuple[dict, list[FrontMatterError]]:
+def parse_post(text: str, *, categories: dict, authors: dict,
+               series: dict | None = None) -> tuple[dict, list[FrontMatterError]]:
     """Validate one post's front matter.
 
     Returns the cleaned metadata (``date`` as :class:`datetime.date`, ``category``,
     ``tags``, ``author``, ``excerpt``, ``draft``, ``series``, ``lines``) and the
-    problems found.  This is pure: it reads nothing but *text*.
+    problems found.  This is pure: it reads nothing but *text*.  *series* maps
+    the known series names to their titles (``None``: names are not checked).
     """
     errors: list[FrontMatterError] = []
     yaml_text, first = split_front_matter(text)
@@ -198,7 +200,24 @@ def parse_post(text: str, *, categories: dict, authors: dict) -> tuple[dict, lis
             meta["draft"] = data["draft"]
 
     if "series" in data:
-        meta["series"] = data["series"]
+        value = data["series"]
+        example = "write e.g. 'series: {name: diffusion, part: 2}'"
+        if not (isinstance(value, dict) and set(value) == {"name", "part"}):
+            errors.append(FrontMatterError(
+                f"'series' must give the series' name and this post's part; {example}",
+                lines["series"], fatal=False, key="series"))
+        elif not (isinstance(value["part"], int) and not isinstance(value["part"], bool)
+                  and value["part"] >= 1):
+            errors.append(FrontMatterError(
+                f"series part must be a whole number from 1, not {value['part']!r}; {example}",
+                lines["series"], fatal=False, key="series"))
+        elif series is not None and value["name"] not in series:
+            errors.append(FrontMatterError(
+                f"unknown series {value['name']!r}; add it to blog_series in conf.py "
+                "(known: " + ", ".join(series) + ")",
+                lines["series"], fatal=False, key="series"))
+        else:
+            meta["series"] = {"name": str(value["name"]), "part": value["part"]}
     return meta, errors
 
 
@@ -233,7 +252,8 @@ class PostFrontMatter(SphinxTransform):
         path = Path(env.doc2path(docname))
         meta, errors = parse_post(path.read_text(encoding="utf-8"),
                                   categories=self.config.blog_categories,
-                                  authors=self.config.blog_authors)
+                                  authors=self.config.blog_authors,
+                                  series=self.config.blog_series)
         title = next(iter(self.document.findall(nodes.title)), None)
         if title is None:
             errors.append(FrontMatterError(
@@ -327,6 +347,7 @@ def exclude_drafts(app, config) -> None:
 def setup(app):
     app.setup_extension("ablog")
     app.add_config_value("blog_categories", {}, "env", types=frozenset({dict}))
+    app.add_config_value("blog_series", {}, "env", types=frozenset({dict}))
     app.add_transform(PostFrontMatter)
     app.add_env_collector(PostCollector)
     app.connect("env-before-read-docs", init_env, priority=400)

@@ -1,0 +1,150 @@
+"""The knowledge web on a small project: backlinks, "explained in", series, related posts.
+
+``roots/test-web``: a concept page (with an equation), an API page of a tiny
+package, and four posts: alpha links to the concept, its equation and a
+function; beta links to alpha and the concept and shows the other function's
+code; gamma links nowhere; alpha, beta and delta form the series "diffusion".
+"""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import assert_same_as_clean_build, build, copy_root, parse_warnings
+
+
+def soup(path):
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+
+
+def box_links(page, css):
+    """The hrefs listed in one knowledge-web box of a page ([] when it has none)."""
+    box = page.select_one(css)
+    return [a["href"] for a in box.select("a")] if box else []
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    srcdir = copy_root("web", tmp_path_factory.mktemp("web"))
+    _, _, warnings = build(srcdir)
+    assert parse_warnings(warnings, srcdir) == []
+    return srcdir / "_build" / "html"
+
+
+def test_backlinks_name_the_linking_pages(web):
+    base = soup(web / "concepts" / "base.html")
+    assert box_links(base, ".mlnotes-backlinks") == ["../posts/beta.html", "../posts/alpha.html"]
+    assert [a.text for a in base.select(".mlnotes-backlinks a")] == ["第二篇", "第一篇"]
+    assert box_links(soup(web / "posts" / "alpha.html"), ".mlnotes-backlinks") == ["beta.html"]
+    # an equation reference and a function reference count as links to their pages
+    assert box_links(soup(web / "api" / "tools.html"), ".mlnotes-backlinks") == ["../posts/alpha.html"]
+    # nobody links to gamma, and no page lists itself
+    assert box_links(soup(web / "posts" / "gamma.html"), ".mlnotes-backlinks") == []
+    assert soup(web / "posts" / "gamma.html").select(".mlnotes-backlinks") == []
+
+
+def test_backlinks_are_not_indexed_for_search(web):
+    assert "no-search" in soup(web / "concepts" / "base.html").select_one(".mlnotes-backlinks")["class"]
+
+
+def test_api_entries_say_where_they_are_explained(web):
+    api = soup(web / "api" / "tools.html")
+    lines = {dl.select_one("dt")["id"]: [a["href"] for a in dl.select(".mlnotes-explained-in a")]
+             for dl in api.select("dl.py.function")}
+    # alpha links to double; beta shows triple's code with literalinclude :pyobject:
+    assert lines == {"webpkg.tools.double": ["../posts/alpha.html"],
+                     "webpkg.tools.triple": ["../posts/beta.html"]}
+
+
+@pytest.mark.parametrize(("post", "prev", "next_"), [
+    ("alpha", None, "beta.html"), ("beta", "alpha.html", "delta.html"), ("delta", "beta.html", None),
+])
+def test_series_box_and_navigation(web, post, prev, next_):
+    page = soup(web / "posts" / f"{post}.html")
+    box = page.select_one(".mlnotes-series")
+    items = box.select("li")
+    assert [li.get_text(strip=True) for li in items] == ["第一篇", "第二篇", "第四篇"]
+    current = [li.get_text(strip=True) for li in items if "mlnotes-current" in li.get("class", [])]
+    assert current == [page.select_one("h1").get_text(strip=True).rstrip("#")]
+    assert "共 3 篇" in box.select_one(".rubric").text
+    assert box_links(page, ".mlnotes-series-prev") == ([prev] if prev else [])
+    assert box_links(page, ".mlnotes-series-next") == ([next_] if next_ else [])
+
+
+def test_a_post_outside_any_series_has_no_series_box(web):
+    assert soup(web / "posts" / "gamma.html").select(".mlnotes-series, .mlnotes-series-nav") == []
+
+
+def test_related_posts_are_ranked_and_never_the_post_itself(web):
+    related = {post: box_links(soup(web / "posts" / f"{post}.html"), ".mlnotes-related")
+               for post in ("alpha", "beta", "gamma", "delta")}
+    # beta-alpha: a link (3), a shared target (1), a shared tag (2), one series (2);
+    # beta-delta: one series (2); gamma shares nothing with anyone
+    assert related["beta"] == ["alpha.html", "delta.html"]
+    assert related["alpha"] == ["beta.html", "delta.html"]
+    assert related["gamma"] == []
+    for post, links in related.items():
+        assert f"{post}.html" not in links
+
+
+def edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_backlinks_follow_incremental_edits(tmp_path):
+    srcdir = copy_root("web", tmp_path)
+    build(srcdir)
+    html = srcdir / "_build" / "html"
+    gamma = srcdir / "posts" / "gamma.md"
+
+    edit(gamma, "与别的文章无关。", "现在它引用了 {ref}`基础概念 <concept-base>`。")
+    _, read, _ = build(srcdir)
+    assert read == ["posts/gamma"]   # the concept page is rewritten, not re-read
+    assert "../posts/gamma.html" in box_links(soup(html / "concepts" / "base.html"), ".mlnotes-backlinks")
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+    edit(gamma, "现在它引用了 {ref}`基础概念 <concept-base>`。", "又与别的文章无关了。")
+    _, read, _ = build(srcdir)
+    assert read == ["posts/gamma"]
+    assert "../posts/gamma.html" not in box_links(soup(html / "concepts" / "base.html"),
+                                                   ".mlnotes-backlinks")
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_series_follow_incremental_edits(tmp_path):
+    srcdir = copy_root("web", tmp_path)
+    build(srcdir)
+    edit(srcdir / "posts" / "gamma.md", "tags: [丙]\n", "tags: [丙]\nseries: {name: diffusion, part: 4}\n")
+    _, read, _ = build(srcdir)
+    assert read == ["posts/gamma"]
+    items = soup(srcdir / "_build" / "html" / "posts" / "alpha.html").select(".mlnotes-series li")
+    assert [li.get_text(strip=True) for li in items] == ["第一篇", "第二篇", "第四篇", "第三篇"]
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+@pytest.mark.parametrize(("series", "message"), [
+    ("{name: diffusion, part: 4}",
+     "series 'diffusion' has no part 3 (its parts are 1, 2, 4); number the parts 1, 2, 3 ... "
+     "without gaps [mlnotes.series]"),
+    ("{name: diffusion, part: 2}",
+     "series 'diffusion': part 2 is also posts/beta.md; give each post its own part [mlnotes.series]"),
+    ("{name: gans, part: 1}",
+     "unknown series 'gans'; add it to blog_series in conf.py (known: diffusion) [mlnotes.frontmatter]"),
+    ("diffusion",
+     "'series' must give the series' name and this post's part; write e.g. "
+     "'series: {name: diffusion, part: 2}' [mlnotes.frontmatter]"),
+    ("{name: diffusion, part: 0}",
+     "series part must be a whole number from 1, not 0; write e.g. "
+     "'series: {name: diffusion, part: 2}' [mlnotes.frontmatter]"),
+])
+def test_bad_series_is_an_error_at_its_line(tmp_path, series, message):
+    srcdir = copy_root("web", tmp_path)
+    edit(srcdir / "posts" / "delta.md", "series: {name: diffusion, part: 3}", f"series: {series}")
+    _, _, warnings = build(srcdir)
+    assert parse_warnings(warnings, srcdir) == [("posts/delta.md", 5, "ERROR", message)]
+    # nothing is lost: every page is still built
+    html = srcdir / "_build" / "html"
+    for post in ("alpha", "beta", "gamma", "delta"):
+        assert (html / "posts" / f"{post}.html").is_file()
