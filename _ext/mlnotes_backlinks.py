@@ -12,9 +12,8 @@ being re-read.
 from __future__ import annotations
 
 from docutils import nodes
-from sphinx import addnodes
-
 from mlnotes_linkgraph import changed_views, graph, is_knowledge_page, link_list, title
+from sphinx import addnodes
 
 __version__ = "1.0"
 

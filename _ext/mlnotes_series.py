@@ -15,9 +15,8 @@ written again on the next incremental build.
 from __future__ import annotations
 
 from docutils import nodes
-from sphinx.util import logging
-
 from mlnotes_linkgraph import changed_views, title
+from sphinx.util import logging
 
 __version__ = "1.0"
 logger = logging.getLogger(__name__)
