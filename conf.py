@@ -45,6 +45,7 @@ extensions = [
     "mlnotes_backlinks",
     "mlnotes_series",
     "mlnotes_related",
+    "mlnotes_readingtime",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
@@ -141,6 +142,8 @@ html_title = "机器学习笔记"
 html_baseurl = base_url
 html_static_path = ["_static"]
 html_css_files = ["mlnotes.css"]
+# Hover/focus previews of cross-references, read from the target page itself.
+html_js_files = [("mlnotes-previews.js", {"defer": "defer"})]
 html_last_updated_fmt = None
 html_theme_options = {
     "home_page_in_toc": False,

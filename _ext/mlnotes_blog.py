@@ -87,6 +87,9 @@ def fill_post_info(app, doctree, docname: str) -> None:
             continue
         para = nodes.paragraph(classes=["mlnotes-post-info"])
         para += nodes.Text("发表于 " + zh_date(meta["date"]))
+        minutes = app.env.metadata.get(node["docname"], {}).get("reading_minutes")
+        if minutes:
+            para += nodes.Text(f" · 阅读约 {minutes} 分钟")
         parts = []
         if meta.get("category"):
             parts.append(("分类：", "blog/category/", meta["category"],
