@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 __version__ = "1.0"
 # Bump when the doctrees or env data this extension stores change shape, so that
 # Sphinx discards pickled environments made by an older version.
-ENV_VERSION = 2
+ENV_VERSION = 3
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*$", re.S | re.M)
 
@@ -303,10 +303,13 @@ class PostCollector(EnvironmentCollector):
         # Posts are not in any toctree: the blog's lists and archives reach them.
         if docname in getattr(app.config, "matched_blog_posts", ()):
             app.env.metadata[docname]["orphan"] = True
-        # The excerpt is the best description of a post for link previews.
+        # The excerpt is the best description of a post for link previews and
+        # search engines (left to itself, sphinxext-opengraph would describe the
+        # page by its first text: the date line under the title).
         excerpt = app.env.mlnotes_posts.get(docname, {}).get("excerpt")
         if excerpt:
             app.env.metadata[docname]["og:description"] = excerpt
+            doctree.insert(0, nodes.meta(name="description", content=excerpt))
 
 
 def init_env(app, env, docnames, *args) -> None:
