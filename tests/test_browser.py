@@ -11,6 +11,7 @@ import http.server
 import os
 import shutil
 import threading
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -18,6 +19,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Screenshots the tests take, to look at (not compared with anything).
+SHOTS = Path(__file__).resolve().parents[1] / "_build" / "screenshots"
 
 
 def _require_chromium():
@@ -119,5 +122,34 @@ def test_math_renders_offline(browser, server):
 def test_pages_load_clean_offline(browser, server, path):
     visit = Visit(browser, server, path)
     visit.page.wait_for_load_state("networkidle")
+    visit.assert_clean()
+    visit.page.close()
+
+
+@pytest.mark.parametrize(("how", "selector", "expected"), [
+    # a link to a page: its title and first paragraph, with math typeset
+    ("hover", 'article a.reference.internal[href="../concepts/ddpm.html#concept-ddpm"]', "DDPM"),
+    # keyboard focus shows the preview too
+    ("focus", 'article a.reference.internal[href="../concepts/ddpm.html#concept-ddpm"]', "DDPM"),
+    # a link to an equation shows the equation
+    ("hover", 'article a.reference.internal[href$="#equation-eq-ddpm-closed-form"]', None),
+])
+def test_cross_references_show_a_preview(browser, server, how, selector, expected):
+    visit = Visit(browser, server, "posts/guidance.html")
+    visit.page.wait_for_load_state("networkidle")
+    link = visit.page.locator(selector).first
+    link.hover() if how == "hover" else link.focus()
+    tip = visit.page.locator("#mlnotes-preview")
+    tip.wait_for(state="visible", timeout=10_000)
+    assert link.get_attribute("aria-describedby") == "mlnotes-preview"
+    if expected:
+        assert expected in tip.locator(".mlnotes-preview-title").inner_text()
+        assert len(tip.locator("p").nth(1).inner_text()) > 20   # the first paragraph
+    visit.page.wait_for_function(
+        "() => document.querySelector('#mlnotes-preview mjx-container') !== null", timeout=15_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    visit.page.screenshot(path=str(SHOTS / f"preview-{how}-{len(expected or '')}.png"))
+    visit.page.keyboard.press("Escape")
+    tip.wait_for(state="detached", timeout=5_000)
     visit.assert_clean()
     visit.page.close()
