@@ -19,7 +19,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
+.PHONY: help venv graphviz html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -40,10 +40,10 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-html: $(STAMP)  ## Build the site into _build/html (strict)
+html: $(STAMP) graphviz  ## Build the site into _build/html (strict)
 	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 
-test: lint  ## Lint, build strictly, run the whole test suite
+test: lint graphviz  ## Lint, build strictly, run the whole test suite
 	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest $(PYTEST_ARGS)
 
@@ -52,14 +52,20 @@ lint: $(STAMP)  ## Ruff and sphinx-lint only
 	$(VPY) -m ruff check .
 	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots --ignore locales .
 
-serve: $(STAMP)  ## Live preview with sphinx-autobuild (drafts shown)
+# The concept graph is drawn by Graphviz's dot, a system package.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "The site needs Graphviz (dot) to draw the concept graph. On Debian/Ubuntu:"; \
+	  echo "  sudo apt-get install -y graphviz"; exit 1; }
+
+serve: $(STAMP) graphviz  ## Live preview with sphinx-autobuild (drafts shown)
 	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html . $(BUILDDIR)/serve \
 	  --watch mlnotes --watch _ext --ignore '$(BUILDDIR)/*'
 
 new-post: $(STAMP)  ## Write posts/<slug>.md: make new-post TITLE="..." CATEGORY="..." [SLUG=...]
 	$(VPY) tools/new_post.py --title "$(TITLE)" --category "$(CATEGORY)" $(if $(SLUG),--slug "$(SLUG)")
 
-latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
+latexpdf: $(STAMP) graphviz  ## Build the PDF book with XeLaTeX
 	@command -v xelatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1 || { \
 	  echo "make latexpdf needs XeLaTeX. On Debian/Ubuntu install it with:"; \
 	  echo "  sudo apt-get install -y $(TEX_PACKAGES)"; exit 1; }

@@ -46,6 +46,7 @@ extensions = [
     "mlnotes_series",
     "mlnotes_related",
     "mlnotes_readingtime",
+    "mlnotes_graph",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
@@ -185,6 +186,11 @@ ogp_site_name = project
 ogp_type = "article"
 # Social cards would be drawn with a font fetched from the network: off.
 ogp_social_cards = {"enable": False}
+
+# -- Concept graph (Graphviz) ------------------------------------------------
+
+# SVG keeps the Chinese labels sharp and the nodes clickable.
+graphviz_output_format = "svg"
 
 # -- Math (offline) ----------------------------------------------------------
 

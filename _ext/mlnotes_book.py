@@ -34,6 +34,7 @@ ENV_VERSION = 1
 logger = logging.getLogger(__name__)
 
 REFERENCES_TITLE = "参考文献"
+GRAPH_DOC = "graph"  # the page with the concept graph (mlnotes_graph)
 
 
 def _toctree(docname: str, entries: list[str]) -> addnodes.toctree:
@@ -89,6 +90,8 @@ class BookContents(Directive):
         for title, prefix in (("概念", "concepts/"), ("API 参考", "api/")):
             docs = sorted(d for d in env.found_docs
                           if d.startswith(prefix) and d != prefix + "index")
+            if prefix == "concepts/" and GRAPH_DOC in env.found_docs:
+                docs.insert(0, GRAPH_DOC)  # the concept graph opens the concepts part
             if docs:
                 only += [_part(title), _toctree(docname, docs)]
         # Back matter (bibliography, index) goes to the root of the PDF bookmarks,

@@ -148,3 +148,39 @@ def test_bad_series_is_an_error_at_its_line(tmp_path, series, message):
     html = srcdir / "_build" / "html"
     for post in ("alpha", "beta", "gamma", "delta"):
         assert (html / "posts" / f"{post}.html").is_file()
+
+
+def graph_svg(html):
+    """(nodes, edges) of the concept graph's SVG, by docname."""
+    page = soup(html / "graph.html")
+    svg = html / page.select_one("object.mlnotes-concept-graph")["data"]
+    doc = BeautifulSoup(svg.read_text(encoding="utf-8"), "xml")
+    # Sphinx rewrites the links of the SVG with ElementTree, which renames the
+    # xlink prefix (ns1:href): find the href whatever its prefix
+    nodes = {g.title.text: next(v for k, v in g.find("a").attrs.items() if k.endswith("href"))
+             for g in doc.select("g.node")}
+    edges = {tuple(g.title.text.split("->")) for g in doc.select("g.edge")}
+    return nodes, edges
+
+
+def test_concept_graph_has_every_post_concept_and_link(web):
+    nodes, edges = graph_svg(web)
+    # every post and concept page, each linking to its page (relative to _images/)
+    assert nodes == {"posts/alpha": "../posts/alpha.html", "posts/beta": "../posts/beta.html",
+                     "posts/gamma": "../posts/gamma.html", "posts/delta": "../posts/delta.html",
+                     "concepts/base": "../concepts/base.html"}
+    # API pages are not drawn: alpha's link to a function is not an edge
+    assert edges == {("posts/alpha", "concepts/base"), ("posts/beta", "posts/alpha"),
+                     ("posts/beta", "concepts/base")}
+    alt = soup(web / "graph.html").select_one("object.mlnotes-concept-graph p").text
+    assert "4 篇文章" in alt and "1 个概念页" in alt and "3 条交叉引用" in alt
+
+
+def test_concept_graph_follows_incremental_edits(tmp_path):
+    srcdir = copy_root("web", tmp_path)
+    build(srcdir)
+    edit(srcdir / "posts" / "gamma.md", "与别的文章无关。", "它引用 {ref}`第四篇 <post-delta>`。")
+    build(srcdir)
+    _, edges = graph_svg(srcdir / "_build" / "html")
+    assert ("posts/gamma", "posts/delta") in edges
+    assert_same_as_clean_build(srcdir, tmp_path)

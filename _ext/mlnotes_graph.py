@@ -1,0 +1,135 @@
+"""The concept graph: posts and concept pages as nodes, cross-references as edges.
+
+``.. concept-graph::`` draws the link graph of :mod:`mlnotes_linkgraph` with
+Graphviz (``sphinx.ext.graphviz``; Debian's ``graphviz`` package provides
+``dot``).  To stay readable as the site grows, the posts are grouped into one
+box per category (in the order of ``blog_categories``) and the concept pages
+into one box of their own; nodes are coloured by category and each links to its
+page.  The graph is generated when the page is written, from the whole site's
+links, so the page is written again whenever a node or an edge changes.  The
+same figure goes into the PDF book.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from docutils import nodes
+from mlnotes_linkgraph import changed_views, graph, title
+from sphinx.ext.graphviz import graphviz
+from sphinx.util.docutils import SphinxDirective
+
+__version__ = "1.0"
+
+#: (fill, border) per category, light fills so that dark text stays readable.
+PALETTE = [("#dbe7f3", "#4e79a7"), ("#fde3c8", "#e07b1a"), ("#dcefd6", "#3f8f3a"),
+           ("#f9d6d6", "#c8414b"), ("#e8def3", "#7b5ea7"), ("#f3eed2", "#9c8a2a")]
+CONCEPTS = ("#eeeeee", "#707070")
+
+
+class concept_graph(nodes.General, nodes.Element):
+    """Placeholder, replaced by the graph when the page is written."""
+
+
+class ConceptGraph(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        return [concept_graph()]
+
+
+def members(app) -> dict[str, str]:
+    """Node docname -> its group: a category of posts, or "概念"."""
+    posts = getattr(app.env, "mlnotes_posts", {})
+    groups = {doc: meta["category"] for doc, meta in posts.items() if meta.get("category")}
+    for doc in graph(app).pages:
+        if doc.startswith("concepts/") and doc != "concepts/index":
+            groups[doc] = "概念"
+    return groups
+
+
+def edges(app, nodes_: dict[str, str]) -> list[tuple[str, str]]:
+    g = graph(app)
+    return sorted((src, dst) for src in nodes_ for dst in g.out.get(src, ()) if dst in nodes_)
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def dot_code(app, fromdoc: str) -> str:
+    groups = members(app)
+    env = app.env
+    categories = list(app.config.blog_categories)
+    lines = ["digraph knowledge {",
+             '  graph [rankdir=LR, fontname="Noto Sans CJK SC", fontsize=13, nodesep=0.25, '
+             'ranksep=0.5, compound=true, newrank=true, bgcolor="transparent"];',
+             '  node [shape=box, style="rounded,filled", fontname="Noto Sans CJK SC", fontsize=10, '
+             'margin="0.12,0.06"];',
+             '  edge [color="#8a8a8a", arrowsize=0.6];']
+    order = [*categories, "概念"]
+    for i, group in enumerate(order):
+        docs = sorted(doc for doc, g in groups.items() if g == group)
+        if not docs:
+            continue
+        fill, border = CONCEPTS if group == "概念" else PALETTE[i % len(PALETTE)]
+        label = app.config.blog_categories.get(group, group)
+        lines.append(f"  subgraph cluster_{i} {{")
+        lines.append(f'    label={quote(label)}; style="rounded"; color={quote(border)};')
+        for doc in docs:
+            name = title(env, doc)
+            wrapped = "\n".join(textwrap.wrap(name, 14))
+            url = app.builder.get_relative_uri(fromdoc, doc) if app.builder.format == "html" else ""
+            attrs = [f"label={quote(wrapped)}", f"tooltip={quote(name)}",
+                     f"fillcolor={quote(fill)}", f"color={quote(border)}"]
+            if url:
+                attrs += [f"URL={quote(url)}", 'target="_top"']
+            lines.append(f"    {quote(doc)} [{', '.join(attrs)}];")
+        lines.append("  }")
+    for src, dst in edges(app, groups):
+        lines.append(f"  {quote(src)} -> {quote(dst)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def fill_graph(app, doctree, docname: str) -> None:
+    for node in list(doctree.findall(concept_graph)):
+        groups = members(app)
+        n_posts = sum(1 for g in groups.values() if g != "概念")
+        n_concepts = len(groups) - n_posts
+        alt = (f"知识图谱：{n_posts} 篇文章（按分类分组）和 {n_concepts} 个概念页，"
+               f"{len(edges(app, groups))} 条交叉引用；每个节点链接到对应页面")
+        figure = graphviz()
+        figure["code"] = dot_code(app, docname)
+        figure["options"] = {"docname": docname}
+        figure["alt"] = alt
+        figure["classes"] = ["mlnotes-concept-graph"]
+        node.replace_self(figure)
+
+
+def graph_pages(app, env) -> list[str]:
+    """The pages showing the graph, when a node or an edge changed."""
+    pages = sorted(doc for doc in env.found_docs if env.metadata.get(doc, {}).get("concept_graph"))
+    if not pages:
+        return []
+    groups = members(app)
+    view = (tuple(sorted((doc, group, title(env, doc)) for doc, group in groups.items())),
+            tuple(edges(app, groups)))
+    return changed_views(env, "graph", {doc: view for doc in pages})
+
+
+def note_graph_page(app, doctree) -> None:
+    """Mark the page in its metadata, which Sphinx purges and merges per document."""
+    if any(True for _ in doctree.findall(concept_graph)):
+        app.env.metadata[app.env.docname]["concept_graph"] = True
+
+
+def setup(app):
+    app.setup_extension("sphinx.ext.graphviz")
+    app.setup_extension("mlnotes_linkgraph")
+    app.add_node(concept_graph)
+    app.add_directive("concept-graph", ConceptGraph)
+    app.connect("doctree-read", note_graph_page)
+    app.connect("env-get-updated", graph_pages)
+    app.connect("doctree-resolved", fill_graph)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
