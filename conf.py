@@ -31,6 +31,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_sitemap",
     "sphinxext.opengraph",

@@ -31,11 +31,13 @@ def sort_pages(env, docnames) -> list[str]:
 
 def views(app) -> dict[str, tuple]:
     g = graph(app)
-    api = {doc: tuple(sorted((name, tuple(sort_pages(app.env, pages)))
-                             for name, pages in g.explained.items()
-                             if app.env.domains.python_domain.objects.get(name)
-                             and app.env.domains.python_domain.objects[name].docname == doc))
-           for doc in g.pages}
+    objects = app.env.domains.python_domain.objects
+    api: dict[str, list] = {}
+    for name, pages in g.explained.items():
+        if name in objects:
+            api.setdefault(objects[name].docname, []).append(
+                (name, tuple((d, title(app.env, d)) for d in sort_pages(app.env, pages))))
+    api = {doc: tuple(sorted(entries)) for doc, entries in api.items()}
     return {doc: (tuple((d, title(app.env, d)) for d in sort_pages(app.env, g.into[doc])),
                   api.get(doc, ()))
             for doc in g.pages}
@@ -45,9 +47,9 @@ def pages_to_rewrite(app, env) -> list[str]:
     return changed_views(env, "backlinks", views(app))
 
 
-def explained_in(app, fromdoc: str, pages: list[str]) -> nodes.paragraph:
+def explained_in(app, fromdoc: str, pages: list[str], label: str = "讲解：") -> nodes.paragraph:
     para = nodes.paragraph(classes=["mlnotes-explained-in", "no-search"])
-    para += nodes.strong("讲解：", "讲解：")
+    para += nodes.strong(label, label)
     for i, doc in enumerate(pages):
         if i:
             para += nodes.Text("、")
@@ -61,17 +63,32 @@ def add_backlinks(app, doctree, docname: str) -> None:
         return
     g = graph(app)
     py = app.env.domains.python_domain
+    # Only prose explains: an API page naming another function is not its explanation.
+    api_pages = {entry.docname for entry in py.objects.values()}
+
+    def explainers(pages):
+        return set(pages) - api_pages - {docname}
+
+    # The pages that explain anything documented on this page: a helper that no
+    # post shows or links by itself points to them as the module's explanation.
+    page_explained = explainers(set().union(*(
+        pages for name, pages in g.explained.items()
+        if py.objects.get(name) is not None and py.objects[name].docname == docname)))
     for desc in doctree.findall(addnodes.desc):
-        if desc.get("domain") != "py":
+        if desc.get("domain") != "py" or desc.get("objtype") not in ("function", "class"):
             continue
         for sig in desc.findall(addnodes.desc_signature):
             name = ".".join(filter(None, (sig.get("module"), sig.get("fullname"))))
-            pages = sort_pages(app.env, g.explained.get(name, set()) - {docname})
             entry = py.objects.get(name)
-            if pages and entry is not None and entry.docname == docname:
-                content = next(iter(desc.findall(addnodes.desc_content)), None)
-                if content is not None:
-                    content += explained_in(app, docname, pages)
+            if entry is None or entry.docname != docname:
+                break
+            pages = sort_pages(app.env, explainers(g.explained.get(name, ())))
+            label = "讲解："
+            if not pages:
+                pages, label = sort_pages(app.env, page_explained), "所在模块的讲解："
+            content = next(iter(desc.findall(addnodes.desc_content)), None)
+            if pages and content is not None:
+                content += explained_in(app, docname, pages, label)
             break  # one line per entry, from its first signature
     referrers = sort_pages(app.env, g.into.get(docname, ()))
     if referrers:
