@@ -200,6 +200,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
 @pytest.mark.parametrize(("source", "target"), [
     ("posts/ddim.html", "concepts/ddpm.html"),
     ("posts/ddim.html", "posts/diffusion-sde.html"),
+    ("posts/ddim.html", "posts/guidance.html"),
     ("posts/diffusion-sde.html", "concepts/ddpm.html"),
     ("posts/diffusion-sde.html", "posts/ddim.html"),
     ("posts/guidance.html", "concepts/ddpm.html"),
