@@ -74,6 +74,32 @@ def test_attention_worked_example():
     assert out[0, 0] == pytest.approx(10 * w + 20 * (1 - w)) and out[0, 0] == pytest.approx(13.30, abs=0.005)
 
 
+@pytest.mark.parametrize("d", [4, 64, 512])
+def test_scaled_scores_have_unit_variance(d):
+    """Var(q.k) = d for independent unit-variance entries, so q.k/sqrt(d) has variance 1.
+
+    Derived on the page concepts/cross-attention.
+    """
+    rng = np.random.default_rng(d)
+    q, k = rng.standard_normal((20000, d)), rng.standard_normal((20000, d))
+    dots = np.einsum("nd,nd->n", q, k)                  # (n,) independent pairs
+    assert dots.var() / d == pytest.approx(1.0, abs=0.05)
+    assert (dots / np.sqrt(d)).var() == pytest.approx(1.0, abs=0.05)
+
+
+def test_unscaled_scores_saturate_the_softmax():
+    """Without 1/sqrt(d) the largest weight per row tends to 1 as d grows; with it, it does not."""
+    rng = np.random.default_rng(0)
+    largest = {}
+    for d in (4, 64, 1024):
+        q, k, v = rng.standard_normal((200, d)), rng.standard_normal((16, d)), np.zeros((16, 1))
+        scaled = ld.attention(q, k, v)[1].max(axis=1).mean()
+        unscaled = ld.attention(np.sqrt(d) * q, k, v)[1].max(axis=1).mean()   # plain q.k scores
+        largest[d] = scaled, unscaled
+    assert abs(largest[1024][0] - largest[64][0]) < 0.05 and largest[1024][0] < 0.35
+    assert largest[4][1] < 0.6 < 0.9 < largest[1024][1]
+
+
 def test_one_head_is_single_head_attention():
     features, context, w_q, w_k, w_v = random_problem(8, d=8, d_v=8)
     out, a = ld.multi_head_cross_attention(features, context, w_q, w_k, w_v, np.eye(8), num_heads=1)

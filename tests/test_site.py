@@ -200,6 +200,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
 @pytest.mark.parametrize(("source", "target"), [
     ("posts/ddim.html", "concepts/ddpm.html"),
     ("posts/ddim.html", "posts/diffusion-sde.html"),
+    ("posts/ddim.html", "posts/guidance.html"),
     ("posts/diffusion-sde.html", "concepts/ddpm.html"),
     ("posts/diffusion-sde.html", "posts/ddim.html"),
     ("posts/guidance.html", "concepts/ddpm.html"),
@@ -207,6 +208,12 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/stable-diffusion.html", "posts/guidance.html"),
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
+    ("posts/stable-diffusion.html", "concepts/vae.html"),
+    ("posts/stable-diffusion.html", "concepts/unet.html"),
+    ("posts/stable-diffusion.html", "concepts/cross-attention.html"),
+    ("posts/controlnet.html", "concepts/unet.html"),
+    ("posts/gumbel-softmax.html", "concepts/vae.html"),
+    ("concepts/ddpm.html", "concepts/unet.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -223,6 +230,9 @@ def test_required_cross_references(site_html, source, target):
     ("posts/segment-anything.html", ["Segment Anything"]),
     ("posts/gumbel-softmax.html", ["Categorical Reparameterization with Gumbel-Softmax",
                                    "The Concrete Distribution"]),
+    ("concepts/vae.html", ["Auto-Encoding Variational Bayes"]),
+    ("concepts/unet.html", ["U-Net: Convolutional Networks for Biomedical Image Segmentation"]),
+    ("concepts/cross-attention.html", ["Attention Is All You Need"]),
     ("posts/flow-models.html", ["Flow Matching for Generative Modeling",
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
