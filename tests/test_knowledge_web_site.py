@@ -62,3 +62,19 @@ def test_graph_shows_every_post_and_concept(site_html):
     drawn = {g.title.text for g in BeautifulSoup(svg.read_text(encoding="utf-8"), "xml")
              .select("g.node")}
     assert drawn == set(POSTS) | set(CONCEPTS)
+
+
+DIFFUSION_SERIES = ["ddim", "diffusion-sde", "guidance", "stable-diffusion", "controlnet"]
+
+
+def test_diffusion_series_is_in_order_on_every_part(site_html):
+    for i, post in enumerate(DIFFUSION_SERIES):
+        page = soup(site_html / "posts" / f"{post}.html")
+        items = page.select(".mlnotes-series li")
+        linked = [li.a["href"].removesuffix(".html") if li.a else post for li in items]
+        assert linked == DIFFUSION_SERIES, post
+        prev_links = [a["href"] for a in page.select(".mlnotes-series-prev a")]
+        next_links = [a["href"] for a in page.select(".mlnotes-series-next a")]
+        assert prev_links == ([f"{DIFFUSION_SERIES[i - 1]}.html"] if i > 0 else [])
+        assert next_links == ([f"{DIFFUSION_SERIES[i + 1]}.html"]
+                              if i + 1 < len(DIFFUSION_SERIES) else [])
