@@ -48,6 +48,7 @@ extensions = [
     "mlnotes_related",
     "mlnotes_readingtime",
     "mlnotes_graph",
+    "mlnotes_cjk",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
