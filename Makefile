@@ -14,12 +14,16 @@ SPHINXBUILD := $(VPY) -m sphinx
 SPHINXOPTS  ?=
 TITLE       ?=
 CATEGORY    ?=
+# The concept graph is drawn by Graphviz's dot, a system package.
+NEED_DOT    := command -v dot >/dev/null 2>&1 || { \
+  echo "The site needs Graphviz (dot) to draw the concept graph. On Debian/Ubuntu:"; \
+  echo "  sudo apt-get install -y graphviz"; exit 1; }
 TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recommended \
                 texlive-latex-extra texlive-fonts-recommended fonts-texgyre fonts-dejavu-core fonts-freefont-otf \
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv graphviz html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
+.PHONY: help venv html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -40,10 +44,12 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-html: $(STAMP) graphviz  ## Build the site into _build/html (strict)
+html: $(STAMP)  ## Build the site into _build/html (strict)
+	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 
-test: lint graphviz  ## Lint, build strictly, run the whole test suite
+test: lint  ## Lint, build strictly, run the whole test suite
+	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest $(PYTEST_ARGS)
 
@@ -52,23 +58,19 @@ lint: $(STAMP)  ## Ruff and sphinx-lint only
 	$(VPY) -m ruff check .
 	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots --ignore locales .
 
-# The concept graph is drawn by Graphviz's dot, a system package.
-graphviz:
-	@command -v dot >/dev/null 2>&1 || { \
-	  echo "The site needs Graphviz (dot) to draw the concept graph. On Debian/Ubuntu:"; \
-	  echo "  sudo apt-get install -y graphviz"; exit 1; }
-
-serve: $(STAMP) graphviz  ## Live preview with sphinx-autobuild (drafts shown)
+serve: $(STAMP)  ## Live preview with sphinx-autobuild (drafts shown)
+	@$(NEED_DOT)
 	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html . $(BUILDDIR)/serve \
 	  --watch mlnotes --watch _ext --ignore '$(BUILDDIR)/*'
 
 new-post: $(STAMP)  ## Write posts/<slug>.md: make new-post TITLE="..." CATEGORY="..." [SLUG=...]
 	$(VPY) tools/new_post.py --title "$(TITLE)" --category "$(CATEGORY)" $(if $(SLUG),--slug "$(SLUG)")
 
-latexpdf: $(STAMP) graphviz  ## Build the PDF book with XeLaTeX
+latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
 	@command -v xelatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1 || { \
 	  echo "make latexpdf needs XeLaTeX. On Debian/Ubuntu install it with:"; \
 	  echo "  sudo apt-get install -y $(TEX_PACKAGES)"; exit 1; }
+	@$(NEED_DOT)
 	$(SPHINXBUILD) -M latexpdf . $(BUILDDIR) $(STRICT) $(SPHINXOPTS)
 
 bench: $(STAMP)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 30 min)

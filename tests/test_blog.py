@@ -158,7 +158,7 @@ def test_feeds_contain_every_post(blog):
 def test_post_page_shows_date_category_tags(blog):
     _, _, html = blog
     info = soup(html / "posts" / "post-03.html").select_one("p.mlnotes-post-info")
-    assert info.get_text() == "发表于 2025年12月21日 · 分类：生成模型 · 标签：甲"
+    assert info.get_text() == "发表于 2025年12月21日 · 阅读约 1 分钟 · 分类：生成模型 · 标签：甲"
     link = info.select_one("a")
     assert (html / "posts" / link["href"]).resolve() == \
         (html / "blog" / "category" / "generative-model.html").resolve()

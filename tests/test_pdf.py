@@ -87,7 +87,8 @@ def test_every_bibliography_entry(text):
 
 
 def test_posts_say_when_and_where_in_chinese(text):
-    assert squash("发表于 2026年1月11日 · 分类：生成模型") in text
+    assert squash("发表于 2026年1月11日 · 阅读约") in text
+    assert squash("分钟 · 分类：生成模型") in text
 
 
 def test_no_blog_machinery(text):
