@@ -226,6 +226,7 @@ def test_required_cross_references(site_html, source, target):
     ("posts/flow-models.html", ["Flow Matching for Generative Modeling",
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
+    ("posts/segmentation-metrics.html", ["Fully Convolutional Networks for Semantic Segmentation"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
