@@ -207,6 +207,8 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/stable-diffusion.html", "posts/guidance.html"),
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
+    ("posts/differentiable-metrics.html", "posts/segmentation-metrics.html"),
+    ("posts/differentiable-metrics.html", "posts/gumbel-softmax.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -227,6 +229,9 @@ def test_required_cross_references(site_html, source, target):
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
     ("posts/segmentation-metrics.html", ["Fully Convolutional Networks for Semantic Segmentation"]),
+    ("posts/differentiable-metrics.html", ["The Lovász-Softmax Loss",
+                                           "V-Net: Fully Convolutional Neural Networks for Volumetric",
+                                           "Estimating or Propagating Gradients Through Stochastic Neurons"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
