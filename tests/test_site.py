@@ -232,6 +232,8 @@ def test_required_cross_references(site_html, source, target):
     ("posts/differentiable-metrics.html", ["The Lovász-Softmax Loss",
                                            "V-Net: Fully Convolutional Neural Networks for Volumetric",
                                            "Estimating or Propagating Gradients Through Stochastic Neurons"]),
+    ("posts/upsampling.html", ["Real-Time Single Image and Video Super-Resolution Using an Efficient",
+                               "Deconvolution and Checkerboard Artifacts"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
