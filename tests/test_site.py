@@ -234,6 +234,8 @@ def test_required_cross_references(site_html, source, target):
                                            "Estimating or Propagating Gradients Through Stochastic Neurons"]),
     ("posts/upsampling.html", ["Real-Time Single Image and Video Super-Resolution Using an Efficient",
                                "Deconvolution and Checkerboard Artifacts"]),
+    ("posts/stochastic-approximation.html", ["A Stochastic Approximation Method",
+                                             "Learning to Predict by the Methods of Temporal Differences"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
