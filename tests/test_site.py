@@ -214,6 +214,8 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/controlnet.html", "concepts/unet.html"),
     ("posts/gumbel-softmax.html", "concepts/vae.html"),
     ("concepts/ddpm.html", "concepts/unet.html"),
+    ("posts/differentiable-metrics.html", "posts/segmentation-metrics.html"),
+    ("posts/differentiable-metrics.html", "posts/gumbel-softmax.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -236,6 +238,14 @@ def test_required_cross_references(site_html, source, target):
     ("posts/flow-models.html", ["Flow Matching for Generative Modeling",
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
+    ("posts/segmentation-metrics.html", ["Fully Convolutional Networks for Semantic Segmentation"]),
+    ("posts/differentiable-metrics.html", ["The Lovász-Softmax Loss",
+                                           "V-Net: Fully Convolutional Neural Networks for Volumetric",
+                                           "Estimating or Propagating Gradients Through Stochastic Neurons"]),
+    ("posts/upsampling.html", ["Real-Time Single Image and Video Super-Resolution Using an Efficient",
+                               "Deconvolution and Checkerboard Artifacts"]),
+    ("posts/stochastic-approximation.html", ["A Stochastic Approximation Method",
+                                             "Learning to Predict by the Methods of Temporal Differences"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))

@@ -1,0 +1,95 @@
+"""mlnotes.stochastic_approximation against closed forms (running mean, stationary variance,
+random-walk values) and the numbers quoted in posts/stochastic-approximation.md."""
+
+import numpy as np
+import pytest
+
+from mlnotes import stochastic_approximation as S
+
+M, NOISY_M = S.noisy_sine_problem(target=2.0, noise=1.0)
+ROOT = S.bisect_root(lambda t: float(M(t)), -10.0, 10.0)
+
+
+def test_incremental_mean_is_the_running_mean():
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=500)
+    assert np.allclose(S.incremental_mean(x), np.cumsum(x) / np.arange(1, 501))
+    assert S.incremental_mean(np.array([2.0, 4.0, 9.0])).tolist() == [2.0, 3.0, 5.0]
+
+
+def test_incremental_mean_is_robbins_monro_with_1_over_n():
+    """M(theta) = theta - mu observed as theta - x_n, steps 1/n: the iterates are the running means."""
+    x = np.random.default_rng(1).normal(size=100)
+    it = iter(x)
+    path = S.robbins_monro(lambda t, rng: t - next(it), np.array([0.0]), S.step_sizes("1/n", 100), None)
+    assert np.allclose(path[1:, 0], S.incremental_mean(x))
+
+
+def test_root_of_the_toy_problem():
+    assert abs(ROOT - 1.5012) < 1e-4
+    assert float(M(ROOT)) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_robbins_monro_converges_on_noisy_function():
+    """Steps 1/n from theta_0 = -5: after 2000 noisy measurements every one of 100 runs is near the root."""
+    path = S.robbins_monro(NOISY_M, np.full(100, -5.0), S.step_sizes("1/n", 2000), np.random.default_rng(2))
+    final = path[-1]
+    rmse = np.sqrt(np.mean((final - ROOT) ** 2))
+    assert rmse < 0.04                                    # theory: about sigma / (c sqrt(n)) = 0.022
+    assert np.abs(final - ROOT).max() < 0.1
+    err = np.sqrt(np.mean((path - ROOT) ** 2, axis=1))
+    assert err[2000] < err[200] < err[20]
+
+
+def test_step_size_conditions_matter():
+    rng = np.random.default_rng(3)
+    runs = {kind: S.robbins_monro(NOISY_M, np.full(200, -5.0), S.step_sizes(kind, 2000, a), rng)
+            for kind, a in [("1/n", 1.0), ("1/sqrt(n)", 1.0), ("constant", 0.1), ("1/n^2", 1.0)]}
+    rmse = {k: np.sqrt(np.mean((p[-1] - ROOT) ** 2)) for k, p in runs.items()}
+    # sum a_n < infinity: the iterates freeze (total movement left is tiny) wherever the first steps put them
+    frozen = runs["1/n^2"]
+    assert rmse["1/n^2"] > 0.4 and np.abs(frozen[-1] - frozen[1000]).max() < 2e-3
+    # constant step: the error stops shrinking at the stationary spread of the linearised recursion
+    c = 1.0 + 0.5 * np.cos(ROOT)                          # M'(theta*)
+    assert rmse["constant"] == pytest.approx(np.sqrt(S.constant_step_variance(0.1, c, 1.0)), rel=0.15)
+    assert rmse["1/n"] < rmse["1/sqrt(n)"] < rmse["constant"] < rmse["1/n^2"]
+
+
+def test_constant_step_variance_closed_form():
+    """Simulate e_{n+1} = (1 - a c) e_n - a xi_n for a long time; compare with a sigma^2 / (c (2 - a c))."""
+    rng = np.random.default_rng(4)
+    a, c, sigma = 0.1, 1.0, 1.0
+    e = np.zeros(20000)
+    for _ in range(300):
+        e = (1 - a * c) * e - a * sigma * rng.standard_normal(e.size)
+    assert S.constant_step_variance(a, c, sigma) == pytest.approx(0.05263, abs=1e-5)
+    assert np.var(e) == pytest.approx(0.05263, rel=0.05)
+
+
+def test_step_sizes_schedules():
+    assert S.step_sizes("1/n", 3).tolist() == [1.0, 0.5, 1 / 3]
+    assert np.allclose(S.step_sizes("1/sqrt(n)", 4), [1, 1 / np.sqrt(2), 1 / np.sqrt(3), 0.5])
+    assert S.step_sizes("1/n^2", 10000).sum() < np.pi**2 / 6
+    with pytest.raises(ValueError):
+        S.step_sizes("1/log(n)", 3)
+
+
+def test_td0_converges_to_true_values():
+    truth = S.random_walk_true_values(5)
+    assert np.allclose(truth, [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6])
+    rmse = {}
+    for power in (1.0, 0.7):
+        finals = [S.td0_random_walk(np.random.default_rng(s), 2000, power=power)[-1] for s in range(3)]
+        errs = [np.sqrt(np.mean((v - truth) ** 2)) for v in finals]
+        rmse[power] = np.mean(errs)
+    assert rmse[0.7] < 0.02
+    assert rmse[1.0] < 0.05
+    assert rmse[0.7] < rmse[1.0]                          # 1/n forgets the biased early targets too slowly
+
+
+def test_worked_step():
+    """theta_0 = -5, noise 0.3, a_1 = 1: theta_1 = 1.2205 (1.5205 without the noise)."""
+    assert float(M(np.array(-5.0))) == pytest.approx(-6.5205, abs=1e-4)
+    path = S.robbins_monro(lambda t, rng: M(t) + 0.3, np.array([-5.0]), np.array([1.0]), None)
+    assert path[1, 0] == pytest.approx(1.2205, abs=1e-4)
+    assert -5.0 - float(M(np.array(-5.0))) == pytest.approx(1.5205, abs=1e-4)
+    assert S.step_sizes("1/n^2", 100000)[1:].sum() == pytest.approx(np.pi**2 / 6 - 1, abs=1e-4)
