@@ -228,6 +228,8 @@ def test_required_cross_references(site_html, source, target):
                                 "Density estimation using Real NVP"]),
     ("posts/nn-module-vs-functional.html", ["Dropout: A Simple Way to Prevent Neural Networks",
                                             "Batch Normalization: Accelerating Deep Network Training"]),
+    ("posts/pytorch-autograd.html", ["Automatic Differentiation in Machine Learning: a Survey",
+                                     "PyTorch: An Imperative Style, High-Performance Deep Learning"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
