@@ -230,6 +230,7 @@ def test_required_cross_references(site_html, source, target):
                                             "Batch Normalization: Accelerating Deep Network Training"]),
     ("posts/pytorch-autograd.html", ["Automatic Differentiation in Machine Learning: a Survey",
                                      "PyTorch: An Imperative Style, High-Performance Deep Learning"]),
+    ("posts/mixed-precision.html", ["Mixed Precision Training"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
