@@ -207,6 +207,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/stable-diffusion.html", "posts/guidance.html"),
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
+    ("posts/adam-vs-adamw.html", "posts/mixed-precision.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -231,6 +232,8 @@ def test_required_cross_references(site_html, source, target):
     ("posts/pytorch-autograd.html", ["Automatic Differentiation in Machine Learning: a Survey",
                                      "PyTorch: An Imperative Style, High-Performance Deep Learning"]),
     ("posts/mixed-precision.html", ["Mixed Precision Training"]),
+    ("posts/adam-vs-adamw.html", ["Adam: A Method for Stochastic Optimization",
+                                  "Decoupled Weight Decay Regularization"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
