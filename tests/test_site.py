@@ -216,6 +216,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("concepts/ddpm.html", "concepts/unet.html"),
     ("posts/differentiable-metrics.html", "posts/segmentation-metrics.html"),
     ("posts/differentiable-metrics.html", "posts/gumbel-softmax.html"),
+    ("posts/adam-vs-adamw.html", "posts/mixed-precision.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -246,6 +247,13 @@ def test_required_cross_references(site_html, source, target):
                                "Deconvolution and Checkerboard Artifacts"]),
     ("posts/stochastic-approximation.html", ["A Stochastic Approximation Method",
                                              "Learning to Predict by the Methods of Temporal Differences"]),
+    ("posts/nn-module-vs-functional.html", ["Dropout: A Simple Way to Prevent Neural Networks",
+                                            "Batch Normalization: Accelerating Deep Network Training"]),
+    ("posts/pytorch-autograd.html", ["Automatic Differentiation in Machine Learning: a Survey",
+                                     "PyTorch: An Imperative Style, High-Performance Deep Learning"]),
+    ("posts/mixed-precision.html", ["Mixed Precision Training"]),
+    ("posts/adam-vs-adamw.html", ["Adam: A Method for Stochastic Optimization",
+                                  "Decoupled Weight Decay Regularization"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
