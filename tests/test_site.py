@@ -207,6 +207,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/stable-diffusion.html", "posts/guidance.html"),
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
+    ("posts/flashattention.html", "concepts/online-softmax.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -227,6 +228,9 @@ def test_required_cross_references(site_html, source, target):
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
     ("concepts/online-softmax.html", ["Online normalizer calculation for softmax"]),
+    ("posts/flashattention.html", [
+        "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness",
+        "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
