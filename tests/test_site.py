@@ -217,6 +217,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/differentiable-metrics.html", "posts/segmentation-metrics.html"),
     ("posts/differentiable-metrics.html", "posts/gumbel-softmax.html"),
     ("posts/adam-vs-adamw.html", "posts/mixed-precision.html"),
+    ("posts/flashattention.html", "concepts/online-softmax.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -254,6 +255,10 @@ def test_required_cross_references(site_html, source, target):
     ("posts/mixed-precision.html", ["Mixed Precision Training"]),
     ("posts/adam-vs-adamw.html", ["Adam: A Method for Stochastic Optimization",
                                   "Decoupled Weight Decay Regularization"]),
+    ("concepts/online-softmax.html", ["Online normalizer calculation for softmax"]),
+    ("posts/flashattention.html", [
+        "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness",
+        "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))

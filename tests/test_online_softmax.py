@@ -1,0 +1,100 @@
+"""mlnotes.online_softmax against the two-pass safe softmax, on random, extreme and masked inputs."""
+
+import numpy as np
+import pytest
+
+from mlnotes import online_softmax as osm
+
+
+def logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+def test_worked_example_on_concept_page():
+    x = np.array([1.0, 3.0, 2.0])
+    m, d = osm.online_normalizer(x)
+    assert m == 3.0
+    assert d == pytest.approx(1 + np.exp(-2) + np.exp(-1))
+    assert d == pytest.approx(1.5032, abs=1e-4)
+    assert osm.softmax_online(x) == pytest.approx([0.0900, 0.6652, 0.2447], abs=1e-4)
+    # the merge of [1, 3] and [2] on the page
+    assert osm.merge_states(3.0, 1 + np.exp(-2.0), 2.0, 1.0)[1] == pytest.approx(d)
+
+
+def test_one_pass_equals_two_pass_on_random_inputs():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        x = rng.normal(scale=rng.choice([0.1, 1.0, 30.0]), size=n)
+        assert np.allclose(osm.softmax_online(x), osm.softmax_two_pass(x), rtol=1e-12, atol=0)
+        m, d = osm.online_normalizer(x)
+        assert m == x.max()
+        assert m + np.log(d) == pytest.approx(logsumexp(x), rel=1e-12)
+
+
+@pytest.mark.parametrize("x", [
+    [1000.0, 1001.0, 1002.0],                # naive exp overflows
+    [-1000.0, -1001.0, -1002.0],             # naive exp underflows to 0/0
+    [800.0, -800.0, 0.0, 799.0],             # huge spread
+    [1e308, 1e308],                          # near the float64 limit
+    [5.0, -np.inf, 2.0, -np.inf],            # masked entries
+    [-np.inf, -np.inf, 0.0],                 # masked before the first finite entry
+    [-np.inf, 3.0],
+])
+def test_extreme_and_masked_inputs(x):
+    x = np.array(x)
+    y2, y1 = osm.softmax_two_pass(x), osm.softmax_online(x)
+    assert np.all(np.isfinite(y1)) and y1.sum() == pytest.approx(1.0)
+    assert np.allclose(y1, y2, rtol=1e-12, atol=1e-300)
+    assert np.all(y1[np.isneginf(x)] == 0)
+
+
+def test_naive_softmax_fails_where_safe_softmax_does_not():
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(osm.softmax_naive(np.array([1000.0, 1001.0]))).all()
+        assert np.isnan(osm.softmax_naive(np.array([-1000.0, -1001.0]))).all()
+    expected = [1 / (1 + np.e), np.e / (1 + np.e)]
+    assert osm.softmax_two_pass(np.array([-1000.0, -999.0])) == pytest.approx(expected)
+
+
+def test_all_masked_gives_nan_in_both():
+    x = np.full(3, -np.inf)
+    assert np.isnan(osm.softmax_two_pass(x)).all()
+    assert np.isnan(osm.softmax_online(x)).all()
+    assert osm.online_normalizer(x) == (-np.inf, 0.0)
+
+
+def test_merging_any_split_equals_the_whole():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        x = rng.normal(scale=10.0, size=n)
+        x[rng.random(n) < 0.2] = -np.inf
+        x[rng.integers(n)] = rng.normal()              # at least one finite entry
+        k = int(rng.integers(0, n))                    # number of cuts, 0 .. n-1
+        cuts = sorted(rng.choice(np.arange(1, n), size=k, replace=False).tolist())
+        m, d = osm.blockwise_normalizer(x, cuts)
+        m_all, d_all = osm.online_normalizer(x)
+        assert m == m_all and d == pytest.approx(d_all, rel=1e-12)
+
+
+def test_merge_is_commutative_associative_with_identity():
+    rng = np.random.default_rng(2)
+    a, b, c = (osm.online_normalizer(rng.normal(scale=5, size=7)) for _ in range(3))
+    ab_c = osm.merge_states(*osm.merge_states(*a, *b), *c)
+    a_bc = osm.merge_states(*a, *osm.merge_states(*b, *c))
+    assert np.allclose(ab_c, a_bc, rtol=1e-12)
+    assert np.allclose(osm.merge_states(*a, *b), osm.merge_states(*b, *a), rtol=1e-12)
+    assert np.allclose(osm.merge_states(*a, -np.inf, 0.0), a)
+
+
+def test_merge_is_elementwise_over_rows():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 12))
+    left = [osm.online_normalizer(r[:4]) for r in x]
+    right = [osm.online_normalizer(r[4:]) for r in x]
+    m, d = osm.merge_states(np.array([s[0] for s in left]), np.array([s[1] for s in left]),
+                            np.array([s[0] for s in right]), np.array([s[1] for s in right]))
+    for i, row in enumerate(x):
+        assert m[i] == row.max() and d[i] == pytest.approx(np.exp(row - row.max()).sum())
