@@ -207,6 +207,8 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/stable-diffusion.html", "posts/guidance.html"),
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
+    ("posts/pytorch-ddp.html", "posts/allreduce.html"),
+    ("posts/allreduce.html", "posts/pytorch-ddp.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -226,6 +228,7 @@ def test_required_cross_references(site_html, source, target):
     ("posts/flow-models.html", ["Flow Matching for Generative Modeling",
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
+    ("posts/pytorch-ddp.html", ["PyTorch Distributed: Experiences on Accelerating Data Parallel Training"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
