@@ -209,6 +209,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/flow-models.html", "posts/ddim.html"),
     ("posts/pytorch-ddp.html", "posts/allreduce.html"),
     ("posts/allreduce.html", "posts/pytorch-ddp.html"),
+    ("posts/processes-and-threads.html", "posts/pytorch-ddp.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
