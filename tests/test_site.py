@@ -218,6 +218,9 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/differentiable-metrics.html", "posts/gumbel-softmax.html"),
     ("posts/adam-vs-adamw.html", "posts/mixed-precision.html"),
     ("posts/flashattention.html", "concepts/online-softmax.html"),
+    ("posts/pytorch-ddp.html", "posts/allreduce.html"),
+    ("posts/allreduce.html", "posts/pytorch-ddp.html"),
+    ("posts/processes-and-threads.html", "posts/pytorch-ddp.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -259,6 +262,7 @@ def test_required_cross_references(site_html, source, target):
     ("posts/flashattention.html", [
         "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness",
         "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning"]),
+    ("posts/pytorch-ddp.html", ["PyTorch Distributed: Experiences on Accelerating Data Parallel Training"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))

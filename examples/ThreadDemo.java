@@ -1,0 +1,38 @@
+// Two worker threads in one JVM process, observed from inside with ThreadMXBean
+// (and from outside with `jstack <pid>` while they sleep).  Run: java ThreadDemo.java
+// Explained in the post posts/processes-and-threads.
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+
+public class ThreadDemo {
+    static final int[] counter = new int[1];        // an object on the heap: shared by all threads
+
+    public static void main(String[] args) throws Exception {
+        Runnable work = () -> {
+            int local = 0;                          // a local variable: in this thread's JVM stack
+            for (int i = 0; i < 3; i++) {
+                local++;
+                synchronized (counter) { counter[0]++; }
+            }
+            try { Thread.sleep(10_000); } catch (InterruptedException e) { return; }
+        };
+        Thread a = new Thread(work, "worker-1");
+        Thread b = new Thread(work, "worker-2");
+        a.start();
+        b.start();
+        Thread.sleep(500);
+
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        System.out.println("pid=" + ProcessHandle.current().pid()
+                + " live=" + mx.getThreadCount() + " daemon=" + mx.getDaemonThreadCount()
+                + " counter=" + counter[0]);
+        for (ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+            if (t != null && t.getThreadName().startsWith("worker")) {
+                System.out.println(t.getThreadName() + " " + t.getThreadState());
+            }
+        }
+        a.join();
+        b.join();
+    }
+}
