@@ -207,6 +207,8 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/stable-diffusion.html", "posts/guidance.html"),
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
+    ("posts/gbdt-to-xgboost.html", "posts/ensemble-learning.html"),
+    ("posts/ensemble-learning.html", "posts/gbdt-to-xgboost.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -227,6 +229,8 @@ def test_required_cross_references(site_html, source, target):
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
     ("posts/ensemble-learning.html", ["Bagging Predictors", "Random Forests", "Stacked Generalization"]),
+    ("posts/gbdt-to-xgboost.html", ["XGBoost: A Scalable Tree Boosting System",
+                                    "Greedy Function Approximation"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
