@@ -221,6 +221,8 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/pytorch-ddp.html", "posts/allreduce.html"),
     ("posts/allreduce.html", "posts/pytorch-ddp.html"),
     ("posts/processes-and-threads.html", "posts/pytorch-ddp.html"),
+    ("posts/gbdt-to-xgboost.html", "posts/ensemble-learning.html"),
+    ("posts/ensemble-learning.html", "posts/gbdt-to-xgboost.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -263,6 +265,9 @@ def test_required_cross_references(site_html, source, target):
         "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness",
         "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning"]),
     ("posts/pytorch-ddp.html", ["PyTorch Distributed: Experiences on Accelerating Data Parallel Training"]),
+    ("posts/ensemble-learning.html", ["Bagging Predictors", "Random Forests", "Stacked Generalization"]),
+    ("posts/gbdt-to-xgboost.html", ["XGBoost: A Scalable Tree Boosting System",
+                                    "Greedy Function Approximation"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
