@@ -300,7 +300,15 @@ def declare_ablog_parallel_safe(app, config) -> None:
 
 
 def catalog_counts(app, pagename, templatename, context, doctree) -> None:
-    """The catalog pages' overview: each collection with its post count, most first."""
+    """The catalog pages' overview and the sidebar's most used tags."""
+    from ablog.blog import Blog
+
+    cached = getattr(app, "_mlnotes_top_tags", None)
+    if cached is None or cached[0] is not app.env:
+        tags = [coll for coll in Blog(app).tags if len(coll)]
+        top = sorted(tags, key=lambda coll: (-len(coll), str(coll)))[:app.config.sidebar_tags_max]
+        cached = app._mlnotes_top_tags = (app.env, sorted(top, key=str), len(tags))
+    context["mlnotes_top_tags"], context["mlnotes_tag_total"] = cached[1], cached[2]
     if templatename == "ablog/catalog.html":
         collections = [c for c in context["catalog"] if len(c)]
         context["catalog_counts"] = sorted(((len(c), c) for c in collections),
@@ -323,6 +331,7 @@ def setup(app):
     app.connect("env-before-read-docs", init_excerpt_cache)
     app.connect("env-purge-doc", purge_excerpt)
     app.connect("build-finished", write_marker)
+    app.add_config_value("sidebar_tags_max", 24, "html", types=frozenset({int}))
     app.connect("html-page-context", catalog_counts)
     wrap_ablog_page_generators(app)
     return {"version": __version__, "env_version": ENV_VERSION,
