@@ -148,7 +148,9 @@ intersphinx_mapping = {
 # its cached copy for a month rather than fetch it on every build.
 intersphinx_timeout = 5
 intersphinx_cache_limit = 30
-# Links to other projects' pages (:doc:) and labels (:ref:) stay explicit.
+# Only objects (py:...) resolve in other projects: a mistyped {ref} or {doc}
+# to this site's own labels and pages must fail the build, not land silently
+# on a Python docs page that happens to use the same name.
 intersphinx_disabled_reftypes = ["std:doc", "std:label"]
 
 # -- HTML --------------------------------------------------------------------
