@@ -337,6 +337,8 @@ def torch_entries() -> list[Entry]:
                        ("layout", "tensor_attributes.html"), ("memory_format", "tensor_attributes.html"),
                        ("Size", "size.html")):
         out.append(Entry(f"torch.{name}", "py:class", f"{page}#$"))
+    # a C class whose docstring is only attached for the docs build
+    out.append(Entry("torch.Generator", "py:class", "generated/torch.Generator.html#$"))
     for name in public(dir(torch)):
         value = getattr(torch, name)
         if inspect.ismodule(value) or not getattr(value, "__doc__", None):
