@@ -23,7 +23,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
+.PHONY: help venv html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax inventories
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -85,6 +85,24 @@ vendor-mathjax:  ## Refresh the bundled MathJax 3 from npm (needs network)
 	rm -rf _static/mathjax && mkdir -p _static/mathjax/output/chtml/fonts
 	cp $(BUILDDIR)/mathjax/package/es5/tex-chtml.js $(BUILDDIR)/mathjax/package/LICENSE _static/mathjax/
 	cp -r $(BUILDDIR)/mathjax/package/es5/output/chtml/fonts/woff-v2 _static/mathjax/output/chtml/fonts/
+
+# numpy.inv and torch.inv: the official inventories when the network is there
+# (plus the alias entries the type hints need), else generated from the installed
+# packages. python.inv comes from Debian's python3.11-doc (README, "Offline intersphinx").
+INVENTORY_URLS := numpy=https://numpy.org/doc/stable/objects.inv \
+                  torch=https://docs.pytorch.org/docs/stable/objects.inv
+
+inventories: $(STAMP)  ## Refresh _intersphinx/numpy.inv and torch.inv (official if online, else generated)
+	$(VPY) tools/inventories.py
+	@mkdir -p $(BUILDDIR)/inventories
+	@for pair in $(INVENTORY_URLS); do \
+	  name=$${pair%%=*}; url=$${pair#*=}; \
+	  if curl -fsSL --max-time 30 -o $(BUILDDIR)/inventories/$$name.inv "$$url"; then \
+	    $(VPY) tools/inventories.py --only $$name --official $(BUILDDIR)/inventories/$$name.inv; \
+	  else \
+	    echo ">> cannot download $$url (offline?): keeping the generated _intersphinx/$$name.inv"; \
+	  fi; \
+	done
 
 clean:  ## Remove build output
 	rm -rf $(BUILDDIR)

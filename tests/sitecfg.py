@@ -28,5 +28,10 @@ def site_config() -> dict:
         locale_dirs=[str(ROOT / "locales")],
         exclude_patterns=["_build"],
         bibtex_bibfiles=["refs.bib"],
+        # the inventories under _intersphinx/, which Sphinx reads relative to srcdir
+        intersphinx_mapping={
+            name: (uri, str(ROOT / location))
+            for name, (uri, location) in conf["intersphinx_mapping"].items()
+        },
     )
     return values
