@@ -120,6 +120,9 @@ bibtex_foot_reference_style = "foot"
 # -- Code and figures --------------------------------------------------------
 
 autodoc_member_order = "bysource"
+# Long signatures get one parameter per line, on the web and in the PDF (where a
+# one-line signature would run off the page).
+python_maximum_signature_line_length = 72
 # Type hints and {py:func} links to Python, NumPy and PyTorch resolve through
 # intersphinx.  Every nitpicky target must resolve: keep this list empty.
 nitpick_ignore = []
@@ -259,7 +262,12 @@ latex_elements = {
 \setmainfont{TeX Gyre Termes}
 \setsansfont{TeX Gyre Heros}
 \setmonofont{DejaVu Sans Mono}[Scale=0.9]
+\setlength{\emergencystretch}{3em}
 """,
-    # Long code lines wrap instead of running off the page.
+    # Long code lines wrap instead of running off the page.  The emergency
+    # stretch lets a line with an unbreakable inline literal (a long function
+    # name) go loose rather than stick out into the margin.
     "sphinxsetup": "verbatimwrapslines=true, verbatimforcewraps=true, verbatimmaxunderfull=0",
+    # The index's two narrow columns hold long module names (mlnotes.stochastic_approximation).
+    "printindex": r"\footnotesize\raggedright\printindex",
 }

@@ -78,9 +78,9 @@ def block_update(m: np.ndarray, ell: np.ndarray, acc: np.ndarray, s: np.ndarray,
 
     .. math::
 
-       m' = \max\bigl(m, \operatorname{rowmax}(S_{ij})\bigr),\quad
-       \tilde P = e^{S_{ij}-m'},\quad
-       \ell' = e^{m-m'}\ell + \operatorname{rowsum}(\tilde P),\quad
+       m' = \max\bigl(m, \operatorname{rowmax}(S_{ij})\bigr), \\
+       \tilde P = e^{S_{ij}-m'}, \\
+       \ell' = e^{m-m'}\ell + \operatorname{rowsum}(\tilde P), \\
        \tilde O' = \operatorname{diag}(e^{m-m'})\,\tilde O + \tilde P V_j
 
     Shapes: ``m, ell`` (B_r,), ``acc`` (B_r, d_v), ``s`` (B_r, B_c), ``v`` (B_c, d_v).
@@ -162,9 +162,9 @@ def attention_backward(q: np.ndarray, k: np.ndarray, v: np.ndarray, o: np.ndarra
 
     .. math::
 
-       dV = P^\top dO,\quad dP = dO\,V^\top,\quad
-       D_i = \textstyle\sum_j P_{ij}\,dP_{ij} = dO_i\cdot O_i,\quad
-       dS = P\circ(dP - D\mathbf 1^\top),\quad
+       dV = P^\top dO,\quad dP = dO\,V^\top, \\
+       D_i = \textstyle\sum_j P_{ij}\,dP_{ij} = dO_i\cdot O_i, \\
+       dS = P\circ(dP - D\mathbf 1^\top), \\
        dQ = dS\,K/\sqrt d,\quad dK = dS^\top Q/\sqrt d
 
     :math:`P` is recomputed from ``lse`` (:func:`attention_probs_from_lse`); the

@@ -35,10 +35,10 @@ def format_range(exp_bits: int, mant_bits: int) -> dict[str, float]:
     r"""Range and precision of a binary floating-point format.
 
     .. math::
-        \text{bias} = 2^{e-1}-1,\quad
-        \text{max} = (2-2^{-m})\,2^{\text{bias}},\quad
-        \text{min normal} = 2^{1-\text{bias}},\quad
-        \text{min subnormal} = 2^{1-\text{bias}-m},\quad
+        \text{bias} = 2^{e-1}-1, \\
+        \text{max} = (2-2^{-m})\,2^{\text{bias}}, \\
+        \text{min normal} = 2^{1-\text{bias}}, \\
+        \text{min subnormal} = 2^{1-\text{bias}-m}, \\
         \epsilon = 2^{-m}
 
     >>> r = format_range(*FORMATS["fp16"])
