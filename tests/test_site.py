@@ -226,6 +226,8 @@ def test_required_cross_references(site_html, source, target):
     ("posts/flow-models.html", ["Flow Matching for Generative Modeling",
                                 "Variational Inference with Normalizing Flows",
                                 "Density estimation using Real NVP"]),
+    ("posts/neural-network-bias.html", ["The Perceptron: A Probabilistic Model",
+                                        "Batch Normalization: Accelerating Deep Network Training"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
