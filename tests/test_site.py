@@ -207,6 +207,7 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/stable-diffusion.html", "posts/guidance.html"),
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
+    ("posts/activation-functions.html", "posts/neural-network-bias.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -228,6 +229,9 @@ def test_required_cross_references(site_html, source, target):
                                 "Density estimation using Real NVP"]),
     ("posts/neural-network-bias.html", ["The Perceptron: A Probabilistic Model",
                                         "Batch Normalization: Accelerating Deep Network Training"]),
+    ("posts/activation-functions.html", ["Gaussian Error Linear Units",
+                                         "Searching for Activation Functions",
+                                         "GLU Variants Improve Transformer"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
