@@ -232,6 +232,7 @@ def test_required_cross_references(site_html, source, target):
     ("posts/activation-functions.html", ["Gaussian Error Linear Units",
                                          "Searching for Activation Functions",
                                          "GLU Variants Improve Transformer"]),
+    ("posts/receptive-field.html", ["Understanding the Effective Receptive Field in Deep Convolutional"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
