@@ -208,6 +208,8 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/controlnet.html", "posts/stable-diffusion.html"),
     ("posts/flow-models.html", "posts/ddim.html"),
     ("posts/activation-functions.html", "posts/neural-network-bias.html"),
+    ("posts/dilated-convolution.html", "posts/receptive-field.html"),
+    ("posts/receptive-field.html", "posts/dilated-convolution.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -233,6 +235,8 @@ def test_required_cross_references(site_html, source, target):
                                          "Searching for Activation Functions",
                                          "GLU Variants Improve Transformer"]),
     ("posts/receptive-field.html", ["Understanding the Effective Receptive Field in Deep Convolutional"]),
+    ("posts/dilated-convolution.html", ["Multi-Scale Context Aggregation by Dilated Convolutions",
+                                        "Understanding Convolution for Semantic Segmentation"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
