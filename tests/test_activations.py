@@ -131,3 +131,26 @@ def test_he_initialisation_keeps_relu_variance():
     # E[ReLU(z)^2] = Var(z) / 2 for symmetric z
     z = np.random.default_rng(3).standard_normal(400_000)
     assert np.mean(A.relu(z) ** 2) == pytest.approx(0.5, abs=5e-3)
+
+
+def test_gelu_and_silu_derivative_extremes():
+    """GELU'' = phi(x) (2 - x^2): the slope peaks at sqrt 2 (1.129) and bottoms out at -sqrt 2 (-0.129)."""
+    x = np.linspace(-6, 6, 120001)
+    h = 1e-5
+    second = (A.gelu_grad(x + h) - A.gelu_grad(x - h)) / (2 * h)
+    assert np.allclose(second, A.normal_pdf(x) * (2 - x**2), atol=1e-8)
+    g = A.gelu_grad(x)
+    assert (x[g.argmax()], g.max()) == pytest.approx((math.sqrt(2), 1.1289), abs=1e-4)
+    assert (x[g.argmin()], g.min()) == pytest.approx((-math.sqrt(2), -0.1289), abs=1e-4)
+    s = A.swish_grad(x)
+    assert (x[s.argmax()], s.max()) == pytest.approx((2.40, 1.100), abs=5e-3)
+    assert (x[s.argmin()], s.min()) == pytest.approx((-2.40, -0.100), abs=5e-3)
+
+
+def test_swiglu_parameter_count_in_post():
+    d, h = 768, 3072
+    rng = np.random.default_rng(4)
+    h2 = 2 * h // 3
+    w, v, w2 = rng.standard_normal((d, h2)), rng.standard_normal((d, h2)), rng.standard_normal((h2, d))
+    assert w.size + v.size + w2.size == 2 * d * h == 4_718_592
+    assert A.swiglu_ffn(rng.standard_normal((2, d)), w, v, w2).shape == (2, d)
