@@ -134,3 +134,12 @@ def test_same_padding_centres_the_field():
         for i in (0, 1, 5):
             lo, hi = R.rf_span(i, k, s, p, d)
             assert (lo + hi) / 2 == i * j[-1]
+
+
+def test_span_versus_count_with_gaps():
+    """A 1x1 stride-2 layer (k_hat < s) leaves gaps: the formula gives the span 5, only 3 pixels are read."""
+    k, s = [1, 3], [2, 1]
+    assert R.rf_top_down(k, s)[0] == R.rf_bottom_up(k, s)[0][-1] == 5
+    lo, hi, g = empirical_span(0, k, s, [0, 0], [1, 1], 20)
+    assert (lo, hi) == R.rf_span(0, k, s, [0, 0]) == (0, 4)
+    assert torch.nonzero(g.abs().sum(0) > 0).flatten().tolist() == [0, 2, 4]
