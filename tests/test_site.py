@@ -223,6 +223,9 @@ def internal_targets(site_html: Path, page: str) -> set[str]:
     ("posts/processes-and-threads.html", "posts/pytorch-ddp.html"),
     ("posts/gbdt-to-xgboost.html", "posts/ensemble-learning.html"),
     ("posts/ensemble-learning.html", "posts/gbdt-to-xgboost.html"),
+    ("posts/activation-functions.html", "posts/neural-network-bias.html"),
+    ("posts/dilated-convolution.html", "posts/receptive-field.html"),
+    ("posts/receptive-field.html", "posts/dilated-convolution.html"),
 ])
 def test_required_cross_references(site_html, source, target):
     assert target in internal_targets(site_html, source)
@@ -268,6 +271,14 @@ def test_required_cross_references(site_html, source, target):
     ("posts/ensemble-learning.html", ["Bagging Predictors", "Random Forests", "Stacked Generalization"]),
     ("posts/gbdt-to-xgboost.html", ["XGBoost: A Scalable Tree Boosting System",
                                     "Greedy Function Approximation"]),
+    ("posts/neural-network-bias.html", ["The Perceptron: A Probabilistic Model",
+                                        "Batch Normalization: Accelerating Deep Network Training"]),
+    ("posts/activation-functions.html", ["Gaussian Error Linear Units",
+                                         "Searching for Activation Functions",
+                                         "GLU Variants Improve Transformer"]),
+    ("posts/receptive-field.html", ["Understanding the Effective Receptive Field in Deep Convolutional"]),
+    ("posts/dilated-convolution.html", ["Multi-Scale Context Aggregation by Dilated Convolutions",
+                                        "Understanding Convolution for Semantic Segmentation"]),
 ])
 def test_required_citations(site_html, page, titles):
     entries = " ".join(bibliography(site_html / page))
