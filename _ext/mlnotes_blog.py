@@ -167,7 +167,8 @@ def memoize_to_html(app) -> None:
         cache = app.env.mlnotes_excerpt_html.setdefault(self.docname, {})
         key = (self.section, drop_h1, img_url)
         if key not in cache:
-            cache[key] = original(self, app.config.root_doc, fulltext, drop_h1, img_url)
+            cache[key] = excerpt_block(
+                original(self, app.config.root_doc, fulltext, drop_h1, img_url))
         prefix = app.builder.get_relative_uri(pagename, app.config.root_doc)
         prefix = prefix[:prefix.rfind("/") + 1]
         return RELATIVE_URL.sub(lambda m: f'{m[1]}{prefix}{m[2]}"', cache[key]) \
@@ -175,6 +176,18 @@ def memoize_to_html(app) -> None:
 
     to_html.mlnotes_memo = True
     Post.to_html = to_html
+
+
+EXCERPT_OPEN = '<p class="ablog-post-excerpt">'
+
+
+def excerpt_block(html: str) -> str:
+    """ABlog wraps an excerpt's paragraphs in one more paragraph, and a ``<p>`` inside a
+    ``<p>`` is invalid HTML that browsers split apart; make the wrapper a ``<div>``."""
+    body = html.strip()
+    if body.startswith(EXCERPT_OPEN) and body.endswith("</p>"):
+        return '<div class="ablog-post-excerpt">' + body[len(EXCERPT_OPEN):-len("</p>")] + "</div>\n"
+    return html
 
 
 def init_excerpt_cache(app, env, docnames) -> None:
