@@ -23,6 +23,7 @@ This extension resets the registry for every build, gives the categories from
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -273,6 +274,28 @@ def atom_feeds(app):
     finally:
         for catalog, collections in saved.items():
             catalog.collections = collections
+    stable_feed_dates(app)
+
+
+FEED_UPDATED = re.compile(r"<feed\b.*?<updated>([^<]*)</updated>", re.S)
+ENTRY_UPDATED = re.compile(r"<entry>.*?<updated>([^<]*)</updated>", re.S)
+
+
+def stable_feed_dates(app) -> None:
+    """A feed's own ``<updated>`` is its newest entry's, not the time of the build.
+
+    feedgen stamps every feed with the current time, so two builds of one commit
+    differed in every atom.xml; the newest post's date is what Atom means by it.
+    """
+    for path in Path(app.outdir, app.config.blog_path).rglob("atom.xml"):
+        text = path.read_text(encoding="utf-8")
+        dates, feed = ENTRY_UPDATED.findall(text), FEED_UPDATED.search(text)
+        if not dates or not feed:
+            continue
+        newest = max(dates, key=dt.datetime.fromisoformat)
+        fixed = text[:feed.start(1)] + newest + text[feed.end(1):]
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
 
 
 def wrap_ablog_page_generators(app) -> None:
