@@ -19,7 +19,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv graphviz html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
+.PHONY: help venv graphviz html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -46,6 +46,10 @@ html: $(STAMP) graphviz  ## Build the site into _build/html (strict)
 test: lint graphviz  ## Lint, build strictly, run the whole test suite
 	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest $(PYTEST_ARGS)
+
+test-browser: $(STAMP) graphviz  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
+	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
+	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
 
 # (locales/ is skipped: the .po catalog is not reST and sphinx-lint misreads it)
 lint: $(STAMP)  ## Ruff and sphinx-lint only

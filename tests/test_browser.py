@@ -453,8 +453,8 @@ def test_accessibility(browser, server, path):
 # browser loads.  Budget = about 1.5 x the value measured when the test was written:
 # a page may grow, but not double unnoticed.  See the README's table.
 WEIGHT_BUDGET = {
-    "index.html": 3_750_000,       # measured 2_499_859 bytes
-    "posts/ddim.html": 6_000_000,  # measured 3_959_809 bytes
+    "index.html": 3_750_000,       # measured 2_501_604 bytes
+    "posts/ddim.html": 6_000_000,  # measured 3_961_860 bytes
 }
 
 
