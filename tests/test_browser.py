@@ -6,6 +6,7 @@ recorded; the tests assert there were none, and that the pages still work.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -96,13 +97,21 @@ class Visit:
         self.page.goto(server + "/" + path)
 
     def settle(self):
-        """Wait until the page has loaded everything and MathJax has typeset."""
-        self.page.wait_for_load_state("networkidle")
+        """Wait until the page has loaded, MathJax has typeset and its fonts have loaded.
+
+        (Network idleness is only waited for a while: on a busy machine Chromium may take
+        long to declare it, and everything the checks need is covered by the above.)
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        self.page.wait_for_load_state("load")
         self.page.evaluate("""async () => {
             if (window.MathJax && MathJax.startup && MathJax.startup.promise)
                 await MathJax.startup.promise;
             await document.fonts.ready;
         }""")
+        with contextlib.suppress(PlaywrightTimeout):
+            self.page.wait_for_load_state("networkidle", timeout=10_000)
         return self
 
     def assert_clean(self):
@@ -470,5 +479,17 @@ def test_page_weight_budget(browser, server, path):
     weight = page_weight(visit)
     print(f"{path}: {weight} bytes")
     assert 0 < weight <= WEIGHT_BUDGET[path]
+    visit.assert_clean()
+    visit.page.close()
+
+
+def test_boxes_keep_their_padding(browser, server):
+    """Seen on the screenshots: the theme's ``.docutils.container`` rule had removed the
+    series and link boxes' horizontal padding, so their text touched the border."""
+    visit = Visit(browser, server, "posts/ddim.html", viewport=PHONE).settle()
+    gaps = visit.page.evaluate("""() => [...document.querySelectorAll('.mlnotes-series, .mlnotes-linkbox')]
+        .map(box => box.querySelector('p').getBoundingClientRect().left
+                    - box.getBoundingClientRect().left)""")
+    assert gaps and min(gaps) >= 10, gaps
     visit.assert_clean()
     visit.page.close()
