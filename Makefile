@@ -19,7 +19,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv graphviz html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax
+.PHONY: help venv graphviz html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax vendor-axe
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -87,6 +87,13 @@ vendor-mathjax:  ## Refresh the bundled MathJax 3 from npm (needs network)
 	rm -rf _static/mathjax && mkdir -p _static/mathjax/output/chtml/fonts
 	cp $(BUILDDIR)/mathjax/package/es5/tex-chtml.js $(BUILDDIR)/mathjax/package/LICENSE _static/mathjax/
 	cp -r $(BUILDDIR)/mathjax/package/es5/output/chtml/fonts/woff-v2 _static/mathjax/output/chtml/fonts/
+
+AXE_VERSION := 4.14.1
+vendor-axe:  ## Refresh the vendored axe-core (accessibility tests) from npm (needs network)
+	rm -rf $(BUILDDIR)/axe && mkdir -p $(BUILDDIR)/axe
+	cd $(BUILDDIR)/axe && npm pack axe-core@$(AXE_VERSION) && tar xzf axe-core-$(AXE_VERSION).tgz
+	cp $(BUILDDIR)/axe/package/axe.min.js $(BUILDDIR)/axe/package/LICENSE \
+	  $(BUILDDIR)/axe/package/LICENSE-3RD-PARTY.txt tests/vendor/
 
 clean:  ## Remove build output
 	rm -rf $(BUILDDIR)
