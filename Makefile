@@ -23,7 +23,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv html test lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax inventories
+.PHONY: help venv html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax vendor-axe inventories
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -52,6 +52,11 @@ test: lint  ## Lint, build strictly, run the whole test suite
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest $(PYTEST_ARGS)
+
+test-browser: $(STAMP)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
+	@$(NEED_DOT)
+	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
+	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
 
 # (locales/ is skipped: the .po catalog is not reST and sphinx-lint misreads it)
 lint: $(STAMP)  ## Ruff and sphinx-lint only
@@ -103,6 +108,13 @@ inventories: $(STAMP)  ## Refresh _intersphinx/numpy.inv and torch.inv (official
 	    echo ">> cannot download $$url (offline?): keeping the generated _intersphinx/$$name.inv"; \
 	  fi; \
 	done
+
+AXE_VERSION := 4.14.1
+vendor-axe:  ## Refresh the vendored axe-core (accessibility tests) from npm (needs network)
+	rm -rf $(BUILDDIR)/axe && mkdir -p $(BUILDDIR)/axe
+	cd $(BUILDDIR)/axe && npm pack axe-core@$(AXE_VERSION) && tar xzf axe-core-$(AXE_VERSION).tgz
+	cp $(BUILDDIR)/axe/package/axe.min.js $(BUILDDIR)/axe/package/LICENSE \
+	  $(BUILDDIR)/axe/package/LICENSE-3RD-PARTY.txt tests/vendor/
 
 clean:  ## Remove build output
 	rm -rf $(BUILDDIR)

@@ -166,7 +166,8 @@ html_baseurl = base_url
 html_static_path = ["_static"]
 html_css_files = ["mlnotes.css"]
 # Hover/focus previews of cross-references, read from the target page itself.
-html_js_files = [("mlnotes-previews.js", {"defer": "defer"})]
+html_js_files = [("mlnotes-previews.js", {"defer": "defer"}),
+                 ("mlnotes-scroll.js", {"defer": "defer"})]
 html_last_updated_fmt = None
 html_theme_options = {
     "home_page_in_toc": False,

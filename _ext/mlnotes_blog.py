@@ -23,6 +23,7 @@ This extension resets the registry for every build, gives the categories from
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -167,7 +168,8 @@ def memoize_to_html(app) -> None:
         cache = app.env.mlnotes_excerpt_html.setdefault(self.docname, {})
         key = (self.section, drop_h1, img_url)
         if key not in cache:
-            cache[key] = original(self, app.config.root_doc, fulltext, drop_h1, img_url)
+            cache[key] = excerpt_block(
+                original(self, app.config.root_doc, fulltext, drop_h1, img_url))
         prefix = app.builder.get_relative_uri(pagename, app.config.root_doc)
         prefix = prefix[:prefix.rfind("/") + 1]
         return RELATIVE_URL.sub(lambda m: f'{m[1]}{prefix}{m[2]}"', cache[key]) \
@@ -175,6 +177,18 @@ def memoize_to_html(app) -> None:
 
     to_html.mlnotes_memo = True
     Post.to_html = to_html
+
+
+EXCERPT_OPEN = '<p class="ablog-post-excerpt">'
+
+
+def excerpt_block(html: str) -> str:
+    """ABlog wraps an excerpt's paragraphs in one more paragraph, and a ``<p>`` inside a
+    ``<p>`` is invalid HTML that browsers split apart; make the wrapper a ``<div>``."""
+    body = html.strip()
+    if body.startswith(EXCERPT_OPEN) and body.endswith("</p>"):
+        return '<div class="ablog-post-excerpt">' + body[len(EXCERPT_OPEN):-len("</p>")] + "</div>\n"
+    return html
 
 
 def init_excerpt_cache(app, env, docnames) -> None:
@@ -260,6 +274,28 @@ def atom_feeds(app):
     finally:
         for catalog, collections in saved.items():
             catalog.collections = collections
+    stable_feed_dates(app)
+
+
+FEED_UPDATED = re.compile(r"<feed\b.*?<updated>([^<]*)</updated>", re.S)
+ENTRY_UPDATED = re.compile(r"<entry>.*?<updated>([^<]*)</updated>", re.S)
+
+
+def stable_feed_dates(app) -> None:
+    """A feed's own ``<updated>`` is its newest entry's, not the time of the build.
+
+    feedgen stamps every feed with the current time, so two builds of one commit
+    differed in every atom.xml; the newest post's date is what Atom means by it.
+    """
+    for path in Path(app.outdir, app.config.blog_path).rglob("atom.xml"):
+        text = path.read_text(encoding="utf-8")
+        dates, feed = ENTRY_UPDATED.findall(text), FEED_UPDATED.search(text)
+        if not dates or not feed:
+            continue
+        newest = max(dates, key=dt.datetime.fromisoformat)
+        fixed = text[:feed.start(1)] + newest + text[feed.end(1):]
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
 
 
 def wrap_ablog_page_generators(app) -> None:
