@@ -1,4 +1,4 @@
-"""No stray spaces between Chinese characters at source line breaks.
+"""Chinese typography in Markdown: no stray spaces at line breaks, working bold.
 
 Writers wrap long Chinese paragraphs over several source lines.  Markdown keeps
 each line break as a newline in the text, which browsers (and LaTeX) show as a
@@ -7,6 +7,14 @@ must not have it.  This transform deletes a line break whose neighbours on both
 sides are CJK characters or CJK punctuation, looking across inline markup (a
 line may end in text and the next begin with a link), and leaves every other
 line break alone.  Code, math and raw content are never touched.
+
+Emphasis next to Chinese text: CommonMark decides whether ``**`` opens or closes
+emphasis from its neighbours, and a delimiter between a Chinese character and
+punctuation (``所以**$N$ 个**``, ``的**（注意）**``) is neither, so the asterisks
+are printed.  :func:`cjk_friendly_scan_delims` applies the rule of the
+"CJK-friendly emphasis" proposal for CommonMark: a CJK character on the far side
+counts like whitespace or punctuation when deciding flanking.  It replaces
+markdown-it's ``StateInline.scanDelims``, which MyST uses to parse every page.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from docutils import nodes
 from sphinx.transforms import SphinxTransform
 
 __version__ = "1.0"
+# Bump when what this extension does to the doctrees changes: pages are re-read.
+ENV_VERSION = 2
 
 CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
                  r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
@@ -83,7 +93,16 @@ class JoinCJKLines(SphinxTransform):
             joined = join_lines([str(t) for t in texts])
             for old, new in zip(texts, joined, strict=True):
                 if new != str(old) and not _inside_verbatim(old, block):
-                    old.parent.replace(old, nodes.Text(new))
+                    _replace_text(old, nodes.Text(new))
+
+
+def _replace_text(old: nodes.Text, new: nodes.Text) -> None:
+    """Replace *old* itself: ``Element.replace`` finds the first *equal* child, and
+    Text nodes are strings, so it would hit an earlier "\n" of the same paragraph."""
+    parent = old.parent
+    index = next(i for i, child in enumerate(parent.children) if child is old)
+    parent.children[index] = new
+    new.parent = parent
 
 
 def _inside_verbatim(node, stop) -> bool:
@@ -95,6 +114,49 @@ def _inside_verbatim(node, stop) -> bool:
     return False
 
 
+def cjk_friendly_scan_delims(self, start: int, canSplitWord: bool):
+    """markdown-it's ``scanDelims`` with CJK characters allowed beside delimiters.
+
+    >>> from markdown_it import MarkdownIt
+    >>> use_cjk_friendly_emphasis()
+    >>> MarkdownIt().render("所以**$N$ 个进程**相同。")
+    '<p>所以<strong>$N$ 个进程</strong>相同。</p>\\n'
+    >>> MarkdownIt().render("这是**（注意）**的例子。")
+    '<p>这是<strong>（注意）</strong>的例子。</p>\\n'
+    >>> MarkdownIt().render("a**b**c and 2 * 3 * 4")
+    '<p>a<strong>b</strong>c and 2 * 3 * 4</p>\\n'
+    """
+    from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
+    from markdown_it.rules_inline.state_inline import Scanned
+
+    pos, maximum, marker = start, self.posMax, self.src[start]
+    last = self.src[start - 1] if start > 0 else " "
+    while pos < maximum and self.src[pos] == marker:
+        pos += 1
+    count = pos - start
+    nxt = self.src[pos] if pos < maximum else " "
+
+    last_punct = isMdAsciiPunct(ord(last)) or isPunctChar(last)
+    next_punct = isMdAsciiPunct(ord(nxt)) or isPunctChar(nxt)
+    last_space, next_space = isWhiteSpace(ord(last)), isWhiteSpace(ord(nxt))
+    last_cjk, next_cjk = is_cjk(last), is_cjk(nxt)
+
+    left_flanking = not (next_space or (next_punct and not (last_space or last_punct or last_cjk)))
+    right_flanking = not (last_space or (last_punct and not (next_space or next_punct or next_cjk)))
+    can_open = left_flanking and (canSplitWord or not right_flanking or last_punct)
+    can_close = right_flanking and (canSplitWord or not left_flanking or next_punct)
+    return Scanned(can_open, can_close, count)
+
+
+def use_cjk_friendly_emphasis() -> None:
+    from markdown_it.rules_inline.state_inline import StateInline
+
+    StateInline.scanDelims = cjk_friendly_scan_delims
+
+
+
 def setup(app):
+    use_cjk_friendly_emphasis()
     app.add_transform(JoinCJKLines)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": ENV_VERSION,
+            "parallel_read_safe": True, "parallel_write_safe": True}
