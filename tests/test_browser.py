@@ -127,6 +127,9 @@ SEARCHES = [
     ("采样", "posts/ddim.html"),
     ("后验", "concepts/ddpm.html"),
     ("注意力", "concepts/cross-attention.html"),
+    ("注意力", "posts/flashattention.html"),
+    ("分布式", "posts/pytorch-ddp.html"),
+    ("分布式", "posts/allreduce.html"),
 ]
 
 
