@@ -11,7 +11,7 @@ def test_bench_smoke(tmp_path, capsys):
     results = json.loads((tmp_path / "results.json").read_text())
     assert [(r["variant"], r["n"]) for r in results] == [("site", 10), ("floor", 10)]
     site = results[0]
-    assert site["full"]["read"] == 10 + bench.N_CONCEPTS + 3      # posts, concepts, indexes, book
+    assert site["full"]["read"] == 10 + bench.N_CONCEPTS + 4      # posts, concepts, indexes, book, graph
     assert site["nochange"]["read"] == 0 and site["nochange"]["written"] == 0
     assert site["edit"]["read"] <= 3
     assert (tmp_path / "build-time.png").stat().st_size > 1000

@@ -92,7 +92,7 @@ def post_text(i: int, n: int, rng: random.Random, *, citations: bool, date: dt.d
         f"date: {date:%Y-%m-%d}",
         f"category: {CATEGORIES[i % len(CATEGORIES)]}",
         f"tags: [{', '.join(tags)}]",
-        f"series: 系列{i % 7}",
+        f"series: {{name: s{i % 7}, part: {i // 7 + 1}}}",
         "---",
         "",
         f"(post-{i:04d})=",
@@ -151,6 +151,7 @@ html_static_path = [str(ROOT / "_static")]
 locale_dirs = [str(ROOT / "locales")]
 exclude_patterns = ["_build"]
 extensions = extensions + ["bench_probe"]
+blog_series = {{f"s{{k}}": f"系列{{k}}" for k in range(7)}}
 '''
 
 FLOOR_CONF = '''\
@@ -210,9 +211,10 @@ def write_corpus(dest: Path, n: int, variant: str, seed: int = 0) -> None:
                                       f"import sys; sys.path.insert(0, {str(dest)!r})\n")
         (dest / "refs.bib").write_text(bib_entries(), encoding="utf-8")
         shutil.copy(ROOT / "book.rst", dest / "book.rst")
+        shutil.copy(ROOT / "graph.rst", dest / "graph.rst")     # the concept graph, as on the site
         (dest / "index.rst").write_text(
-            "基准\n====\n\n.. latest-posts::\n\n.. toctree::\n   :hidden:\n\n   concepts/index\n",
-            encoding="utf-8")
+            "基准\n====\n\n.. latest-posts::\n\n.. toctree::\n   :hidden:\n\n   concepts/index\n"
+            "   graph\n", encoding="utf-8")
     else:
         sidebars = 'html_sidebars = {"**": []}' if variant == "floor" else ""
         (dest / "conf.py").write_text(FLOOR_CONF.format(probe_dir=str(dest), sidebars=sidebars))
