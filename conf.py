@@ -120,9 +120,6 @@ bibtex_foot_reference_style = "foot"
 # -- Code and figures --------------------------------------------------------
 
 autodoc_member_order = "bysource"
-# Long signatures get one parameter per line, on the web and in the PDF (where a
-# one-line signature would run off the page).
-python_maximum_signature_line_length = 72
 # Type hints and {py:func} links to Python, NumPy and PyTorch resolve through
 # intersphinx.  Every nitpicky target must resolve: keep this list empty.
 nitpick_ignore = []

@@ -7,7 +7,9 @@ box per category (in the order of ``blog_categories``) and the concept pages
 into one box of their own; nodes are coloured by category and each links to its
 page.  The graph is generated when the page is written, from the whole site's
 links, so the page is written again whenever a node or an edge changes.  The
-same figure goes into the PDF book.
+same figure goes into the PDF book.  A site with more than
+``concept_graph_max_nodes`` pages gets a condensed graph instead: one node per
+category, the concept pages, and the number of links between them.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def quote(text: str) -> str:
 
 def dot_code(app, fromdoc: str) -> str:
     groups = members(app)
+    if len(groups) > app.config.concept_graph_max_nodes:
+        return condensed_dot_code(app, fromdoc, groups)
     env = app.env
     categories = list(app.config.blog_categories)
     lines = ["digraph knowledge {",
@@ -92,6 +96,52 @@ def dot_code(app, fromdoc: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def condensed_dot_code(app, fromdoc: str, groups: dict[str, str]) -> str:
+    """The graph of a large site: one node per category, the concept pages, and
+    edges counting the links between them (a graph of every post would be a
+    hairball, and Graphviz's layout time grows faster than the number of nodes)."""
+    from ablog.blog import slugify
+
+    env, html = app.env, app.builder.format == "html"
+    categories = list(app.config.blog_categories)
+    counts = {c: sum(1 for g in groups.values() if g == c) for c in categories}
+    node_of = {doc: (doc if group == "概念" else f"category:{group}") for doc, group in groups.items()}
+    weights: dict[tuple[str, str], int] = {}
+    for src, dst in edges(app, groups):
+        key = (node_of[src], node_of[dst])
+        if key[0] != key[1]:
+            weights[key] = weights.get(key, 0) + 1
+    lines = ["digraph knowledge {",
+             '  graph [rankdir=LR, fontname="Noto Sans CJK SC", fontsize=13, nodesep=0.3, '
+             'ranksep=1.2, bgcolor="transparent"];',
+             '  node [shape=box, style="rounded,filled", fontname="Noto Sans CJK SC", fontsize=11, '
+             'margin="0.15,0.08"];',
+             '  edge [color="#8a8a8a", arrowsize=0.6, fontname="Noto Sans CJK SC", fontsize=9];']
+    for i, category in enumerate(categories):
+        if not counts[category]:
+            continue
+        fill, border = PALETTE[i % len(PALETTE)]
+        label = f"{app.config.blog_categories[category]}\n{counts[category]} 篇文章"
+        attrs = [f"label={quote(label)}", f"fillcolor={quote(fill)}", f"color={quote(border)}"]
+        if html:
+            uri = app.builder.get_relative_uri(fromdoc, f"blog/category/{slugify(category)}")
+            attrs += [f"URL={quote(uri)}", 'target="_top"']
+        lines.append(f"  {quote('category:' + category)} [{', '.join(attrs)}];")
+    lines.append('  subgraph cluster_concepts { label="概念"; style="rounded"; color="#707070";')
+    fill, border = CONCEPTS
+    for doc in sorted(d for d, g in groups.items() if g == "概念"):
+        attrs = [f"label={quote(title(env, doc))}", f"fillcolor={quote(fill)}", f"color={quote(border)}"]
+        if html:
+            attrs += [f"URL={quote(app.builder.get_relative_uri(fromdoc, doc))}", 'target="_top"']
+        lines.append(f"    {quote(doc)} [{', '.join(attrs)}];")
+    lines.append("  }")
+    for (src, dst), n in sorted(weights.items()):
+        width = 1 + min(4.0, n / 10)
+        lines.append(f"  {quote(src)} -> {quote(dst)} [label={quote(str(n))}, penwidth={width:.1f}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def fill_graph(app, doctree, docname: str) -> None:
     for node in list(doctree.findall(concept_graph)):
         groups = members(app)
@@ -99,6 +149,8 @@ def fill_graph(app, doctree, docname: str) -> None:
         n_concepts = len(groups) - n_posts
         alt = (f"知识图谱：{n_posts} 篇文章（按分类分组）和 {n_concepts} 个概念页，"
                f"{len(edges(app, groups))} 条交叉引用；每个节点链接到对应页面")
+        if len(groups) > app.config.concept_graph_max_nodes:
+            alt += "；页面太多，每个分类画成一个节点，边上的数字是链接数"
         figure = graphviz()
         figure["code"] = dot_code(app, docname)
         figure["options"] = {"docname": docname}
@@ -127,6 +179,8 @@ def note_graph_page(app, doctree) -> None:
 def setup(app):
     app.setup_extension("sphinx.ext.graphviz")
     app.setup_extension("mlnotes_linkgraph")
+    # Above this many posts and concepts, the graph draws one node per category.
+    app.add_config_value("concept_graph_max_nodes", 150, "html", types=frozenset({int}))
     app.add_node(concept_graph)
     app.add_directive("concept-graph", ConceptGraph)
     app.connect("doctree-read", note_graph_page)

@@ -219,3 +219,23 @@ def test_parallel_build_equals_serial(tmp_path):
     # and the parallel build has the knowledge web in it
     base = soup(outs["2"] / "concepts" / "base.html")
     assert box_links(base, ".mlnotes-backlinks") == ["../posts/beta.html", "../posts/alpha.html"]
+
+
+def test_large_sites_get_a_condensed_graph(tmp_path):
+    """Above concept_graph_max_nodes, one node per category and counted links."""
+    srcdir = copy_root("web", tmp_path)
+    with (srcdir / "conf.py").open("a") as conf:
+        conf.write("concept_graph_max_nodes = 3\n")
+    build(srcdir)
+    html = srcdir / "_build" / "html"
+    nodes, edges = graph_svg(html)
+    assert nodes == {"category:Python": "../blog/category/python.html",
+                     "category:Deep Learning": "../blog/category/deep-learning.html",
+                     "concepts/base": "../concepts/base.html"}
+    # alpha -> base and beta -> base, both Python; beta -> alpha stays inside its category
+    assert edges == {("category:Python", "concepts/base")}
+    page = soup(html / "graph.html")
+    svg = BeautifulSoup((html / page.select_one("object.mlnotes-concept-graph")["data"])
+                        .read_text(encoding="utf-8"), "xml")
+    assert [t.text for t in svg.select("g.edge text")] == ["2"]
+    assert "每个分类画成一个节点" in page.select_one("object.mlnotes-concept-graph p").text
