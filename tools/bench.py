@@ -356,12 +356,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="30,300,1000", help="comma-separated N")
     parser.add_argument("--variants", default="site,floor,alabaster-nav")
     parser.add_argument("--latex-sizes", default="30,300", help="N at which to time latexpdf")
+    parser.add_argument("--parallel-sizes", default="30,300,1000", help="N at which to time -j 2")
     parser.add_argument("--out", type=Path, default=ROOT / "tools" / "bench-results",
                         help="where to write results.md, results.json and build-time.png")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     variants = args.variants.split(",")
     latex_sizes = {int(s) for s in args.latex_sizes.split(",") if s}
+    parallel_sizes = {int(s) for s in args.parallel_sizes.split(",") if s}
     results = []
     with tempfile.TemporaryDirectory(prefix="mlnotes-bench-") as tmp:
         for n in sizes:
@@ -369,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"-- N={n} {variant}", file=sys.stderr, flush=True)
                 results.append(bench_variant(
                     Path(tmp), n, variant, steps=variant != "alabaster-nav",
-                    parallel=variant == "site", latex=variant == "site" and n in latex_sizes))
+                    parallel=variant == "site" and n in parallel_sizes,
+                    latex=variant == "site" and n in latex_sizes))
     md = table(results)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
