@@ -55,6 +55,29 @@ def check_parts(app, env) -> None:
                          type="mlnotes", subtype="series")
 
 
+def visible_parts(total: int, here: int, radius: int = 3) -> list[int | None]:
+    """Indices of the parts the series box lists, ``None`` for an elided run.
+
+    A long series must not make every one of its pages list every part (page
+    weight would grow with the series): the box shows the first and last parts
+    and those within *radius* of the current one.
+
+    >>> visible_parts(5, 2)
+    [0, 1, 2, 3, 4]
+    >>> visible_parts(20, 10)
+    [0, None, 7, 8, 9, 10, 11, 12, 13, None, 19]
+    >>> visible_parts(20, 1)
+    [0, 1, 2, 3, 4, None, 19]
+    """
+    keep = sorted({0, total - 1, *range(max(0, here - radius), min(total, here + radius + 1))})
+    shown: list[int | None] = []
+    for index in keep:
+        if shown and shown[-1] is not None and index > shown[-1] + 1:
+            shown.append(None)
+        shown.append(index)
+    return shown
+
+
 def views(app, env) -> dict[str, tuple]:
     result = {}
     for name, parts in series_posts(env).items():
@@ -92,9 +115,15 @@ def add_series_box(app, doctree, docname: str) -> None:
     box = nodes.container(classes=["mlnotes-series", "no-search"])
     heading = f"系列：{series_title}（第 {here + 1} 篇，共 {len(docs)} 篇）"
     box += nodes.rubric(heading, heading)
-    listing = nodes.enumerated_list()
-    for doc in docs:
+    listing = nodes.bullet_list(classes=["mlnotes-series-parts"])
+    for index in visible_parts(len(docs), here):
         para = nodes.paragraph()
+        if index is None:
+            para += nodes.Text("……")
+            listing += nodes.list_item("", para, classes=["mlnotes-elided"])
+            continue
+        doc = docs[index]
+        para += nodes.Text(f"{index + 1}. ")
         para += nodes.Text(title(app.env, doc)) if doc == docname else \
             _link(app, docname, doc, title(app.env, doc))
         listing += nodes.list_item("", para, classes=["mlnotes-current"] if doc == docname else [])

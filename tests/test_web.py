@@ -63,9 +63,11 @@ def test_series_box_and_navigation(web, post, prev, next_):
     page = soup(web / "posts" / f"{post}.html")
     box = page.select_one(".mlnotes-series")
     items = box.select("li")
-    assert [li.get_text(strip=True) for li in items] == ["第一篇", "第二篇", "第四篇"]
-    current = [li.get_text(strip=True) for li in items if "mlnotes-current" in li.get("class", [])]
-    assert current == [page.select_one("h1").get_text(strip=True).rstrip("#")]
+    assert ["".join(li.get_text().split()) for li in items] == ["1.第一篇", "2.第二篇", "3.第四篇"]
+    current = ["".join(li.get_text().split()) for li in items
+               if "mlnotes-current" in li.get("class", [])]
+    part = {"alpha": 1, "beta": 2, "delta": 3}[post]
+    assert current == [f"{part}.{page.select_one('h1').get_text(strip=True).rstrip('#')}"]
     assert "共 3 篇" in box.select_one(".rubric").text
     assert box_links(page, ".mlnotes-series-prev") == ([prev] if prev else [])
     assert box_links(page, ".mlnotes-series-next") == ([next_] if next_ else [])
@@ -120,7 +122,8 @@ def test_series_follow_incremental_edits(tmp_path):
     _, read, _ = build(srcdir)
     assert read == ["posts/gamma"]
     items = soup(srcdir / "_build" / "html" / "posts" / "alpha.html").select(".mlnotes-series li")
-    assert [li.get_text(strip=True) for li in items] == ["第一篇", "第二篇", "第四篇", "第三篇"]
+    assert ["".join(li.get_text().split()) for li in items] == [
+        "1.第一篇", "2.第二篇", "3.第四篇", "4.第三篇"]
     assert_same_as_clean_build(srcdir, tmp_path)
 
 
