@@ -125,3 +125,39 @@ def assert_same_as_clean_build(srcdir, tmp_path):
     differing = [name for name in clean if incremental[name] != clean[name]]
     assert differing == []
     assert feeds(srcdir / "_build") == feeds(clean_src / "_build")
+
+
+def build_serial_and_parallel(srcdir: Path, tmp_path: Path) -> dict[str, Path]:
+    """Build *srcdir* strictly with -j 1 and -j 2; return both output directories.
+
+    A probe extension leaves a file behind when Sphinx merges a parallel reader's
+    environment, and the parallel build must have done so: the read really ran in
+    parallel (the probe's file is then removed, so the outputs can be compared).
+    """
+    (srcdir / "merge_probe.py").write_text(
+        "from pathlib import Path\n"
+        "def setup(app):\n"
+        "    app.connect('env-merge-info', lambda app, env, docs, other:\n"
+        "                Path(app.outdir, 'merged').write_text('yes'))\n"
+        "    return {'parallel_read_safe': True, 'parallel_write_safe': True}\n")
+    with (srcdir / "conf.py").open("a") as conf:
+        conf.write("extensions.append('merge_probe')\n")
+    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).resolve().parent}:{srcdir}"}
+    outs = {}
+    for jobs in ("1", "2"):
+        outs[jobs] = tmp_path / f"out-j{jobs}"
+        result = subprocess.run(
+            [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-j", jobs,
+             str(srcdir), str(outs[jobs])], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert (outs["2"] / "merged").is_file()              # the read really ran in parallel
+    assert not (outs["1"] / "merged").exists()
+    (outs["2"] / "merged").unlink()
+    return outs
+
+
+def assert_same_html(first: Path, second: Path) -> None:
+    one = {p.relative_to(first): p.read_bytes() for p in first.rglob("*.html")}
+    two = {p.relative_to(second): p.read_bytes() for p in second.rglob("*.html")}
+    assert one.keys() == two.keys()
+    assert [str(k) for k in one if one[k] != two[k]] == []

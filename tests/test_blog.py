@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import assert_same_as_clean_build, build, copy_root, feed_entries
+from conftest import (
+    assert_same_as_clean_build,
+    assert_same_html,
+    build,
+    build_serial_and_parallel,
+    copy_root,
+    feed_entries,
+)
 
 N_POSTS = 26          # three front pages: 12 + 12 + 2
 CATS = ["Python", "Deep Learning", "Machine Learning", "Generative Model"]
@@ -255,34 +261,7 @@ def test_removing_a_post(built_blog, tmp_path):
 def test_parallel_build_equals_serial(tmp_path):
     """With ABlog's missing env-merge-info supplied, -j 2 reads in parallel (no
     'not parallel safe' warning under -W) and writes exactly the serial output."""
-    import os
-    import subprocess
-    import sys
-
     srcdir, _ = make_blog(tmp_path)
-    # a probe that leaves a file behind when Sphinx merges a parallel reader's env
-    (srcdir / "merge_probe.py").write_text(
-        "from pathlib import Path\n"
-        "def setup(app):\n"
-        "    app.connect('env-merge-info', lambda app, env, docs, other:\n"
-        "                Path(app.outdir, 'merged').write_text('yes'))\n"
-        "    return {'parallel_read_safe': True, 'parallel_write_safe': True}\n")
-    with (srcdir / "conf.py").open("a") as conf:
-        conf.write("extensions.append('merge_probe')\n")
-    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).resolve().parent}:{srcdir}"}
-    outs = {}
-    for jobs in ("1", "2"):
-        out = tmp_path / f"out-j{jobs}"
-        result = subprocess.run(
-            [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-j", jobs,
-             str(srcdir), str(out)], env=env, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-        outs[jobs] = out
-    assert (outs["2"] / "merged").is_file()              # the read really ran in parallel
-    assert not (outs["1"] / "merged").exists()
-    (outs["2"] / "merged").unlink()
-    serial = {p.relative_to(outs["1"]): p.read_bytes() for p in outs["1"].rglob("*.html")}
-    parallel = {p.relative_to(outs["2"]): p.read_bytes() for p in outs["2"].rglob("*.html")}
-    assert serial.keys() == parallel.keys()
-    assert [str(k) for k in serial if serial[k] != parallel[k]] == []
+    outs = build_serial_and_parallel(srcdir, tmp_path)
+    assert_same_html(outs["1"], outs["2"])
     assert feed_entries(outs["1"] / "blog" / "atom.xml") == feed_entries(outs["2"] / "blog" / "atom.xml")

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import assert_same_as_clean_build, build, copy_root, parse_warnings
+from conftest import (
+    assert_same_as_clean_build,
+    assert_same_html,
+    build,
+    build_serial_and_parallel,
+    copy_root,
+    parse_warnings,
+)
 
 
 def soup(path):
@@ -191,34 +198,8 @@ def test_concept_graph_follows_incremental_edits(tmp_path):
 
 def test_parallel_build_equals_serial(tmp_path):
     """The link graph is merged from parallel readers: -j 2 writes the serial output."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    srcdir = copy_root("web", tmp_path)
-    (srcdir / "merge_probe.py").write_text(
-        "from pathlib import Path\n"
-        "def setup(app):\n"
-        "    app.connect('env-merge-info', lambda app, env, docs, other:\n"
-        "                Path(app.outdir, 'merged').write_text('yes'))\n"
-        "    return {'parallel_read_safe': True, 'parallel_write_safe': True}\n")
-    with (srcdir / "conf.py").open("a") as conf:
-        conf.write("extensions.append('merge_probe')\n")
-    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).resolve().parent}:{srcdir}"}
-    outs = {}
-    for jobs in ("1", "2"):
-        outs[jobs] = tmp_path / f"out-j{jobs}"
-        result = subprocess.run(
-            [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-j", jobs,
-             str(srcdir), str(outs[jobs])], env=env, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-    assert (outs["2"] / "merged").is_file()              # the read really ran in parallel
-    (outs["2"] / "merged").unlink()
-    serial = {p.relative_to(outs["1"]): p.read_bytes() for p in outs["1"].rglob("*.html")}
-    parallel = {p.relative_to(outs["2"]): p.read_bytes() for p in outs["2"].rglob("*.html")}
-    assert serial.keys() == parallel.keys()
-    assert [str(k) for k in serial if serial[k] != parallel[k]] == []
+    outs = build_serial_and_parallel(copy_root("web", tmp_path), tmp_path)
+    assert_same_html(outs["1"], outs["2"])
     # and the parallel build has the knowledge web in it
     base = soup(outs["2"] / "concepts" / "base.html")
     assert box_links(base, ".mlnotes-backlinks") == ["../posts/beta.html", "../posts/alpha.html"]
