@@ -38,16 +38,22 @@ def scores(app) -> dict[str, list[str]]:
     return related
 
 
+def related(app) -> dict[str, list[str]]:
+    """:func:`scores`, computed once per build (it compares every pair of posts)."""
+    cached = getattr(app, "_mlnotes_related", None)
+    if cached is None or cached[0] is not app.env:
+        cached = app._mlnotes_related = (app.env, scores(app))
+    return cached[1]
+
+
 def pages_to_rewrite(app, env) -> list[str]:
-    return changed_views(env, "related", {doc: tuple(docs) for doc, docs in scores(app).items()})
+    return changed_views(env, "related", {doc: tuple(docs) for doc, docs in related(app).items()})
 
 
 def add_related(app, doctree, docname: str) -> None:
     if app.builder.format != "html" or docname not in getattr(app.env, "mlnotes_posts", {}):
         return
-    if not hasattr(app, "_mlnotes_related") or app._mlnotes_related[0] is not app.env:
-        app._mlnotes_related = (app.env, scores(app))
-    docs = app._mlnotes_related[1].get(docname)
+    docs = related(app).get(docname)
     if docs:
         doctree += link_list(app, docname, docs, ["mlnotes-related"], "相关文章")
 
