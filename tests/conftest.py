@@ -89,6 +89,13 @@ def build(srcdir: Path, outdir: Path | None = None, *, buildername: str = "html"
     return app, sorted(read), warning.getvalue()
 
 
+def replace_in(path: Path, old: str, new: str) -> None:
+    """Edit a source file of a test project; *old* must be there."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def copy_root(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copytree(ROOTS / f"test-{name}", target)

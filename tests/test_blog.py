@@ -13,6 +13,7 @@ from conftest import (
     build_serial_and_parallel,
     copy_root,
     feed_entries,
+    replace_in,
 )
 
 N_POSTS = 26          # three front pages: 12 + 12 + 2
@@ -25,12 +26,6 @@ def write_post(srcdir, slug, date, *, category="Python", tags=("甲",), title=No
     (srcdir / "posts" / f"{slug}.md").write_text(
         f"---\ndate: {date:%Y-%m-%d}\ncategory: {category}\ntags: [{tag_list}]\n{extra}---\n\n"
         f"# {title or '文章 ' + slug}\n\n{body}\n\n## 小节\n\n更多内容。\n", encoding="utf-8")
-
-
-def replace_in(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def make_blog(dest):

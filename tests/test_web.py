@@ -17,6 +17,7 @@ from conftest import (
     build_serial_and_parallel,
     copy_root,
     parse_warnings,
+    replace_in,
 )
 
 
@@ -96,25 +97,19 @@ def test_related_posts_are_ranked_and_never_the_post_itself(web):
         assert f"{post}.html" not in links
 
 
-def edit(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
 def test_backlinks_follow_incremental_edits(tmp_path):
     srcdir = copy_root("web", tmp_path)
     build(srcdir)
     html = srcdir / "_build" / "html"
     gamma = srcdir / "posts" / "gamma.md"
 
-    edit(gamma, "与别的文章无关。", "现在它引用了 {ref}`基础概念 <concept-base>`。")
+    replace_in(gamma, "与别的文章无关。", "现在它引用了 {ref}`基础概念 <concept-base>`。")
     _, read, _ = build(srcdir)
     assert read == ["posts/gamma"]   # the concept page is rewritten, not re-read
     assert "../posts/gamma.html" in box_links(soup(html / "concepts" / "base.html"), ".mlnotes-backlinks")
     assert_same_as_clean_build(srcdir, tmp_path)
 
-    edit(gamma, "现在它引用了 {ref}`基础概念 <concept-base>`。", "又与别的文章无关了。")
+    replace_in(gamma, "现在它引用了 {ref}`基础概念 <concept-base>`。", "又与别的文章无关了。")
     _, read, _ = build(srcdir)
     assert read == ["posts/gamma"]
     assert "../posts/gamma.html" not in box_links(soup(html / "concepts" / "base.html"),
@@ -125,7 +120,8 @@ def test_backlinks_follow_incremental_edits(tmp_path):
 def test_series_follow_incremental_edits(tmp_path):
     srcdir = copy_root("web", tmp_path)
     build(srcdir)
-    edit(srcdir / "posts" / "gamma.md", "tags: [丙]\n", "tags: [丙]\nseries: {name: diffusion, part: 4}\n")
+    replace_in(srcdir / "posts" / "gamma.md", "tags: [丙]\n",
+               "tags: [丙]\nseries: {name: diffusion, part: 4}\n")
     _, read, _ = build(srcdir)
     assert read == ["posts/gamma"]
     items = soup(srcdir / "_build" / "html" / "posts" / "alpha.html").select(".mlnotes-series li")
@@ -151,7 +147,7 @@ def test_series_follow_incremental_edits(tmp_path):
 ])
 def test_bad_series_is_an_error_at_its_line(tmp_path, series, message):
     srcdir = copy_root("web", tmp_path)
-    edit(srcdir / "posts" / "delta.md", "series: {name: diffusion, part: 3}", f"series: {series}")
+    replace_in(srcdir / "posts" / "delta.md", "series: {name: diffusion, part: 3}", f"series: {series}")
     _, _, warnings = build(srcdir)
     assert parse_warnings(warnings, srcdir) == [("posts/delta.md", 5, "ERROR", message)]
     # nothing is lost: every page is still built
@@ -189,7 +185,7 @@ def test_concept_graph_has_every_post_concept_and_link(web):
 def test_concept_graph_follows_incremental_edits(tmp_path):
     srcdir = copy_root("web", tmp_path)
     build(srcdir)
-    edit(srcdir / "posts" / "gamma.md", "与别的文章无关。", "它引用 {ref}`第四篇 <post-delta>`。")
+    replace_in(srcdir / "posts" / "gamma.md", "与别的文章无关。", "它引用 {ref}`第四篇 <post-delta>`。")
     build(srcdir)
     _, edges = graph_svg(srcdir / "_build" / "html")
     assert ("posts/gamma", "posts/delta") in edges
