@@ -10,40 +10,73 @@ itself and never a post with no point.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+
 from mlnotes_linkgraph import changed_views, graph, link_list
 
 __version__ = "1.0"
 
 
-def scores(app) -> dict[str, list[str]]:
-    """Post -> its related posts, best first."""
-    env, g = app.env, graph(app)
-    posts = getattr(env, "mlnotes_posts", {})
-    related = {}
+def rank(posts: dict[str, dict], out: dict[str, set[str]], limit: int) -> dict[str, list[str]]:
+    """Post -> its related posts, best first (the scoring of the module docstring).
+
+    Points are accumulated per pair from what the posts share (their links, each
+    tag, the series) rather than by comparing every pair, so the cost follows the
+    pairs that score, not N squared.
+
+    >>> posts = {"a": {"tags": ["x"]}, "b": {"tags": ["x"]}, "c": {"tags": []}}
+    >>> rank(posts, {"c": {"a"}}, 5)
+    {'a': ['c', 'b'], 'b': ['a'], 'c': ['a']}
+    """
+    points: dict[str, Counter] = {post: Counter() for post in posts}
+    members: dict[tuple, list[str]] = defaultdict(list)
     for post, meta in posts.items():
-        ranked = []
-        for other, other_meta in posts.items():
-            if other == post:
-                continue
-            score = 3 * (other in g.out.get(post, ())) + 3 * (post in g.out.get(other, ()))
-            score += len((g.out.get(post, set()) & g.out.get(other, set())) - {post, other})
-            score += 2 * len(set(meta.get("tags", ())) & set(other_meta.get("tags", ())))
-            series, other_series = meta.get("series"), other_meta.get("series")
-            if series and other_series and series["name"] == other_series["name"]:
-                score += 2
-            if score > 0:
-                date = other_meta.get("date")
-                ranked.append((-score, -(date.toordinal() if date else 0), other))
-        related[post] = [doc for *_, doc in sorted(ranked)[:app.config.related_posts_max]]
+        targets = out.get(post, set())
+        for target in targets:
+            if target in posts and target != post:   # a direct link counts both ways
+                points[post][target] += 3
+                points[target][post] += 3
+            members["link", target].append(post)
+        for tag in set(meta.get("tags", ())):
+            members["tag", tag].append(post)
+        if meta.get("series"):
+            members["series", meta["series"]["name"]].append(post)
+    weight = {"link": 1, "tag": 2, "series": 2}
+    for (kind, value), group in members.items():
+        for post in group:
+            counter = points[post]
+            for other in group:
+                if other != post and not (kind == "link" and value in (post, other)):
+                    counter[other] += weight[kind]
+    related = {}
+    for post, counter in points.items():
+        ranked = sorted((-score, -_ordinal(posts[other]), other)
+                        for other, score in counter.items() if score > 0)
+        related[post] = [other for *_, other in ranked[:limit]]
     return related
 
 
+def _ordinal(meta: dict) -> int:
+    date = meta.get("date")
+    return date.toordinal() if date else 0
+
+
+def scores(app) -> dict[str, list[str]]:
+    """Post -> its related posts, best first."""
+    return rank(getattr(app.env, "mlnotes_posts", {}), graph(app).out,
+                app.config.related_posts_max)
+
+
 def related(app) -> dict[str, list[str]]:
-    """:func:`scores`, computed once per build (it compares every pair of posts)."""
+    """:func:`scores`, computed once per build."""
     cached = getattr(app, "_mlnotes_related", None)
     if cached is None or cached[0] is not app.env:
         cached = app._mlnotes_related = (app.env, scores(app))
     return cached[1]
+
+
+def forget(app, env, docnames) -> None:
+    app._mlnotes_related = None
 
 
 def pages_to_rewrite(app, env) -> list[str]:
@@ -61,6 +94,7 @@ def add_related(app, doctree, docname: str) -> None:
 def setup(app):
     app.setup_extension("mlnotes_linkgraph")
     app.add_config_value("related_posts_max", 5, "html", types=frozenset({int}))
+    app.connect("env-before-read-docs", forget)
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("doctree-resolved", add_related, priority=450)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
