@@ -168,6 +168,11 @@ def graph(app) -> Graph:
     return result
 
 
+def forget(app, env, docnames) -> None:
+    """A new build (a second ``app.build()``, ``make serve``) computes its own graph."""
+    app._mlnotes_graph = None
+
+
 def title(env, docname: str) -> str:
     node = env.titles.get(docname)
     return node.astext() if node is not None else docname
@@ -212,5 +217,6 @@ def setup(app):
                          types=frozenset({list}))
     app.add_directive("literalinclude", ShowsCode, override=True)
     app.add_env_collector(LinkCollector)
+    app.connect("env-before-read-docs", forget)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}

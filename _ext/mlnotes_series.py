@@ -31,6 +31,18 @@ def series_posts(env) -> dict[str, list[tuple[int, str]]]:
     return {name: sorted(parts) for name, parts in sorted(found.items())}
 
 
+def _series_of_build(app) -> dict[str, list[tuple[int, str]]]:
+    """:func:`series_posts` once per build, not once per post of a series."""
+    cached = getattr(app, "_mlnotes_series", None)
+    if cached is None or cached[0] is not app.env:
+        cached = app._mlnotes_series = (app.env, series_posts(app.env))
+    return cached[1]
+
+
+def forget(app, env, docnames) -> None:
+    app._mlnotes_series = None
+
+
 def check_parts(app, env) -> None:
     """Every series is numbered 1..n with no gap and no repeated part."""
     for name, parts in series_posts(env).items():
@@ -107,7 +119,7 @@ def add_series_box(app, doctree, docname: str) -> None:
     if not meta.get("series"):
         return
     name = meta["series"]["name"]
-    parts = series_posts(app.env)[name]
+    parts = _series_of_build(app)[name]
     docs = [doc for _, doc in parts]
     here = docs.index(docname)
     series_title = app.config.blog_series.get(name, name)
@@ -144,6 +156,7 @@ def add_series_box(app, doctree, docname: str) -> None:
 def setup(app):
     app.setup_extension("mlnotes_frontmatter")
     app.setup_extension("mlnotes_linkgraph")
+    app.connect("env-before-read-docs", forget)
     app.connect("env-check-consistency", check_parts)
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("doctree-resolved", add_series_box, priority=400)
