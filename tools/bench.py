@@ -212,6 +212,7 @@ def write_corpus(dest: Path, n: int, variant: str, seed: int = 0) -> None:
         (dest / "refs.bib").write_text(bib_entries(), encoding="utf-8")
         shutil.copy(ROOT / "book.rst", dest / "book.rst")
         shutil.copy(ROOT / "graph.rst", dest / "graph.rst")     # the concept graph, as on the site
+        shutil.copytree(ROOT / "_intersphinx", dest / "_intersphinx")  # read on every build
         (dest / "index.rst").write_text(
             "基准\n====\n\n.. latest-posts::\n\n.. toctree::\n   :hidden:\n\n   concepts/index\n"
             "   graph\n", encoding="utf-8")
@@ -231,12 +232,15 @@ def run_build(src: Path, *extra: str, builder: str = "html") -> dict:
     cmd = [sys.executable, "-m", "sphinx", "-b", builder, "-q", *extra, str(src), str(out / builder)]
     env = {**os.environ, "PYTHONPATH": str(src)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=src, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t0
-    stderr = proc.stderr.read()
-    proc.stderr.close()
+    # stderr goes to a file, not a pipe: a worker process that outlives a killed
+    # build (-j 2 under the OOM killer) would hold a pipe open and hang the read.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
+        proc = subprocess.Popen(cmd, cwd=src, env=env, stdout=subprocess.DEVNULL,
+                                stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        err.seek(0)
+        stderr = err.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"build failed: {' '.join(cmd)}\n{stderr[-3000:]}")
     probe = json.loads((out / "bench-probe.json").read_text()) \
