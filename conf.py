@@ -50,6 +50,8 @@ extensions = [
     "mlnotes_readingtime",
     "mlnotes_graph",
     "mlnotes_cjk",
+    "mlnotes_shared_html",
+    "mlnotes_buildspeed",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
@@ -189,6 +191,15 @@ html_sidebars = {
         "ablog/archives.html",
     ],
 }
+# The sidebar parts that are the same on every page (but for their relative
+# links): rendered once per build, not once per page (_ext/mlnotes_shared_html.py).
+shared_sidebar_templates = [
+    "mlnotes-sections.html",
+    "ablog/recentposts.html",
+    "ablog/categories.html",
+    "ablog/tagcloud.html",
+    "ablog/archives.html",
+]
 # Values the theme would otherwise rewrite at start-up; set once here so that an
 # unchanged project is not rebuilt from scratch ("The configuration has changed").
 fontawesome_included = True

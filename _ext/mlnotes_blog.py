@@ -28,14 +28,16 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 from docutils import nodes
+from mlnotes_shared_html import rebase
 from sphinx.util import logging
 
 __version__ = "1.0"
 # Bump when the doctrees or env data this extension stores change shape, so that
 # Sphinx discards pickled environments made by an older version.
-ENV_VERSION = 4
+ENV_VERSION = 5
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ def listing_changed(app, env) -> bool:
 # -- archive pages and feeds: render each excerpt once, skip when unchanged -------
 
 MARKER = ".mlnotes-blog-pages.json"
-RELATIVE_URL = re.compile(r'(\b(?:href|src)=")(?![a-z][a-z0-9+.-]*:|#|/)([^"]*)"')
+IMAGE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")_images/')
 
 
 def memoize_to_html(app) -> None:
@@ -162,8 +164,10 @@ def memoize_to_html(app) -> None:
     references and runs every post-transform for each call: about 9 ms, and a
     post is listed on the blog page, its category, tag and year pages and their
     feeds.  Here an excerpt is rendered once relative to the root and its relative
-    links are re-based for the page asking; the result is kept in the environment
-    until the post is read again or the blog's listing changes (titles in links).
+    links are re-based for the page asking (feeds ask for absolute image addresses,
+    ``img_url``: the same rendering with its ``_images/`` made absolute); the
+    result is kept in the environment until the post is read again or the blog's
+    listing changes (titles in links).
     """
     from ablog.blog import Post
 
@@ -176,14 +180,15 @@ def memoize_to_html(app) -> None:
         if fulltext:
             return original(self, pagename, fulltext, drop_h1, img_url)
         cache = app.env.mlnotes_excerpt_html.setdefault(self.docname, {})
-        key = (self.section, drop_h1, img_url)
+        key = (self.section, drop_h1)
         if key not in cache:
-            cache[key] = excerpt_block(
-                original(self, app.config.root_doc, fulltext, drop_h1, img_url))
-        prefix = app.builder.get_relative_uri(pagename, app.config.root_doc)
-        prefix = prefix[:prefix.rfind("/") + 1]
-        return RELATIVE_URL.sub(lambda m: f'{m[1]}{prefix}{m[2]}"', cache[key]) \
-            if prefix else cache[key]
+            cache[key] = excerpt_block(original(self, app.config.root_doc, fulltext, drop_h1))
+        html = cache[key]
+        if img_url and app.config.blog_baseurl:
+            # what ABlog's img_url does (feeds): images at their absolute address
+            images = urljoin(app.config.blog_baseurl, "_images") + "/"
+            html = IMAGE_SRC.sub(lambda m: m[1] + images, html)
+        return rebase(app, html, pagename)
 
     to_html.mlnotes_memo = True
     Post.to_html = to_html
