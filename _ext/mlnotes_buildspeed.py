@@ -14,12 +14,33 @@ and per template or asset:
   asset's path (``Path.resolve``: a ``readlink`` per path component) on every
   page before looking the checksum up in its cache; here the lookup is cached
   on the path as given.  The checksum itself was already computed once per
-  file and build; this keeps exactly that behaviour.
+  file and build; this keeps exactly that behaviour.  (matplotlib copies its
+  ``plot_directive.css`` only when the build has finished, so a clean build's
+  pages linked it without a checksum and the next build's with one: every page
+  differed from a clean build.  It is copied before pages are written.)
+* MyST reads each Markdown file's YAML front matter twice (for its own
+  configuration, then for the document) and the options of directives, with
+  PyYAML's pure-Python parser.  While MyST parses a document, ``yaml.safe_load``
+  uses libyaml's parser (``CSafeLoader``: same YAML, same Python values), where
+  PyYAML was built with it.
+* ABlog renders each excerpt in a fresh docutils document whose default
+  settings it builds from scratch (an ``OptionParser`` of every docutils
+  option, 0.6 ms) and then replaces with the builder's; here the defaults are
+  built once and each document gets its own copy.
+* When ``sphinx-build`` (the command, not a test or another program that
+  builds in-process) has finished, Python's shutdown ran garbage collections
+  over the million objects of a 1,000-post environment: 2.2 s after a 3 s
+  no-change build.  The objects are moved out of the collector's sight
+  (``gc.freeze``) once the build is over, as the process ends right after.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import gc
+import sys
+from pathlib import Path
 
 __version__ = "1.0"
 
@@ -46,7 +67,68 @@ def cache_asset_checksums() -> None:
     html._file_checksum = _file_checksum
 
 
+def plot_css_first(app) -> None:
+    from matplotlib.sphinxext.plot_directive import _copy_css_file
+
+    _copy_css_file(app, None)
+
+
+def libyaml_for_myst() -> None:
+    import yaml
+    from myst_parser.parsers.sphinx_ import MystParser
+
+    if not getattr(yaml, "__with_libyaml__", False) or getattr(MystParser.parse, "mlnotes_libyaml", False):
+        return
+    original = MystParser.parse
+
+    def fast_safe_load(stream):
+        return yaml.load(stream, Loader=yaml.CSafeLoader)
+
+    def parse(self, inputstring, document):
+        pure, yaml.safe_load = yaml.safe_load, fast_safe_load
+        try:
+            return original(self, inputstring, document)
+        finally:
+            yaml.safe_load = pure
+
+    parse.mlnotes_libyaml = True
+    MystParser.parse = parse
+
+
+def shared_default_settings() -> None:
+    import ablog.blog
+    from docutils.frontend import get_default_settings
+    from docutils.utils import new_document
+
+    if getattr(ablog.blog.new_document, "mlnotes_shared", False):
+        return
+    defaults = functools.cache(get_default_settings)
+
+    def ablog_new_document(source_path, settings=None):
+        return new_document(source_path, settings if settings is not None else copy.copy(defaults()))
+
+    ablog_new_document.mlnotes_shared = True
+    ablog.blog.new_document = ablog_new_document
+
+
+def command_line_build() -> bool:
+    """Whether this process is ``sphinx-build`` / ``python -m sphinx``."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return (spec is not None and spec.name == "sphinx.__main__") \
+        or Path(sys.argv[0]).name == "sphinx-build"
+
+
+def freeze_before_exit(app, exception) -> None:
+    if command_line_build():
+        gc.freeze()
+
+
 def setup(app):
+    app.connect("build-finished", freeze_before_exit, priority=900)
     app.connect("builder-inited", no_template_reload)
+    app.connect("builder-inited", plot_css_first)
     cache_asset_checksums()
+    libyaml_for_myst()
+    shared_default_settings()
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
