@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import pickle
 import re
 from pathlib import Path
 from urllib.parse import urljoin
@@ -37,7 +38,7 @@ from sphinx.util import logging
 __version__ = "1.0"
 # Bump when the doctrees or env data this extension stores change shape, so that
 # Sphinx discards pickled environments made by an older version.
-ENV_VERSION = 5
+ENV_VERSION = 6
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +166,15 @@ def memoize_to_html(app) -> None:
     post is listed on the blog page, its category, tag and year pages and their
     feeds.  Here an excerpt is rendered once relative to the root and its relative
     links are re-based for the page asking (feeds ask for absolute image addresses,
-    ``img_url``: the same rendering with its ``_images/`` made absolute); the
-    result is kept in the environment until the post is read again or the blog's
-    listing changes (titles in links).
+    ``img_url``: the same rendering with its ``_images/`` made absolute).
+
+    The renderings are kept from build to build (``mlnotes-excerpts.pickle`` in the
+    doctree directory; the environment is pickled before pages are written, so it
+    cannot hold them): one edited post must not re-render the excerpts of the
+    hundreds of posts on the tag and year pages that list it.  An excerpt is
+    dropped when its post is read again, when the blog's listing changes (titles
+    in links), when the configuration changes, and when a document it links to
+    is read again or removed (a link's title or target may have changed).
     """
     from ablog.blog import Post
 
@@ -179,11 +186,12 @@ def memoize_to_html(app) -> None:
         app = self._blog.app
         if fulltext:
             return original(self, pagename, fulltext, drop_h1, img_url)
-        cache = app.env.mlnotes_excerpt_html.setdefault(self.docname, {})
+        cache = excerpts(app).setdefault(self.docname, {})
         key = (self.section, drop_h1)
         if key not in cache:
-            cache[key] = excerpt_block(original(self, app.config.root_doc, fulltext, drop_h1))
-        html = cache[key]
+            html = excerpt_block(original(self, app.config.root_doc, fulltext, drop_h1))
+            cache[key] = (html, linked_docs(app, html))
+        html = cache[key][0]
         if img_url and app.config.blog_baseurl:
             # what ABlog's img_url does (feeds): images at their absolute address
             images = urljoin(app.config.blog_baseurl, "_images") + "/"
@@ -206,13 +214,48 @@ def excerpt_block(html: str) -> str:
     return html
 
 
-def init_excerpt_cache(app, env, docnames) -> None:
-    if not hasattr(env, "mlnotes_excerpt_html"):
-        env.mlnotes_excerpt_html = {}
+EXCERPTS = "mlnotes-excerpts.pickle"
+
+
+def excerpts(app) -> dict[str, dict[tuple, tuple[str, bool]]]:
+    """Post -> {(section, drop_h1): (excerpt HTML, the documents it links to)}."""
+    if not hasattr(app, "_mlnotes_excerpts"):
+        from sphinx.environment import CONFIG_OK
+
+        app._mlnotes_excerpts = {}
+        if app.env.config_status == CONFIG_OK:
+            try:
+                with open(Path(app.doctreedir, EXCERPTS), "rb") as f:
+                    stored = pickle.load(f)
+                if stored.get("version") == ENV_VERSION:
+                    app._mlnotes_excerpts = stored["excerpts"]
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError):
+                pass
+    return app._mlnotes_excerpts
+
+
+INTERNAL_HREF = re.compile(r'<a class="reference internal" href="([^"#]*)')
+
+
+def linked_docs(app, html: str) -> frozenset[str]:
+    """The documents a root-relative excerpt links to."""
+    suffix = app.builder.out_suffix
+    return frozenset(href.removesuffix(suffix) for href in INTERNAL_HREF.findall(html) if href)
 
 
 def purge_excerpt(app, env, docname) -> None:
-    getattr(env, "mlnotes_excerpt_html", {}).pop(docname, None)
+    """A document read again or removed: its excerpt and those linking to it go."""
+    cache = excerpts(app)
+    cache.pop(docname, None)
+    for post, entries in cache.items():
+        if any(docname in links for _, links in entries.values()):
+            cache[post] = {key: value for key, value in entries.items() if docname not in value[1]}
+
+
+def save_excerpts(app, exc) -> None:
+    if exc is None and app.builder.format == "html" and hasattr(app, "_mlnotes_excerpts"):
+        with open(Path(app.doctreedir, EXCERPTS), "wb") as f:
+            pickle.dump({"version": ENV_VERSION, "excerpts": app._mlnotes_excerpts}, f)
 
 
 def _pages_state(app) -> str:
@@ -325,7 +368,7 @@ def wrap_ablog_page_generators(app) -> None:
 
 def pages_to_rewrite(app, env) -> list[str]:
     if listing_changed(app, env):
-        env.mlnotes_excerpt_html = {}  # excerpts link to posts by title
+        excerpts(app).clear()  # excerpts link to posts by title
         logger.info("blog listing changed: rewriting every page (the sidebars list posts)")
         return sorted(env.found_docs)
     return []
@@ -379,8 +422,8 @@ def setup(app):
     app.connect("env-before-read-docs", remember_read_docs)
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("builder-inited", memoize_to_html)
-    app.connect("env-before-read-docs", init_excerpt_cache)
     app.connect("env-purge-doc", purge_excerpt)
+    app.connect("build-finished", save_excerpts)
     app.connect("build-finished", write_marker)
     app.add_config_value("sidebar_tags_max", 24, "html", types=frozenset({int}))
     app.connect("html-page-context", catalog_counts)
