@@ -51,6 +51,7 @@ extensions = [
     "mlnotes_graph",
     "mlnotes_cjk",
     "mlnotes_shared_html",
+    "mlnotes_sitemap",
     "mlnotes_buildspeed",
 ]
 templates_path = ["_templates"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from urllib.parse import unquote
 
 import feedparser
 import pytest
@@ -132,6 +133,20 @@ def assert_same_as_clean_build(srcdir, tmp_path):
     differing = [name for name in clean if incremental[name] != clean[name]]
     assert differing == []
     assert feeds(srcdir / "_build") == feeds(clean_src / "_build")
+    # sphinx-sitemap alone lists only the pages written by the last build
+    sitemap = sitemap_pages(srcdir / "_build")
+    assert sitemap == sitemap_pages(clean_src / "_build")
+    assert set(html_files(clean_src / "_build")) >= sitemap
+    assert "index.html" in sitemap
+
+
+def sitemap_pages(outdir) -> set[str]:
+    """The pages ``sitemap.xml`` lists, relative to the site's base URL."""
+    from sitecfg import site_config
+
+    base = site_config()["html_baseurl"]
+    text = (outdir / "html" / "sitemap.xml").read_text(encoding="utf-8")
+    return {unquote(loc).removeprefix(base) for loc in re.findall(r"<loc>([^<]*)</loc>", text)}
 
 
 def build_serial_and_parallel(srcdir: Path, tmp_path: Path) -> dict[str, Path]:
