@@ -1,8 +1,7 @@
-"""Per-page costs of Sphinx's HTML writer that a build does not need to pay.
+"""Costs a build paid for nothing: template checks, asset paths, pure-Python YAML, exit.
 
 Found with py-spy on the benchmark's 1,000-post site (``make bench``; README,
-"Build performance"), each a few per cent of a full build, paid once per page
-and per template or asset:
+"Build performance"), each a few per cent of a build:
 
 * Jinja checks the modification time of every template each time one is
   included (``auto_reload``): the book theme's layout includes some forty, so a
