@@ -78,7 +78,7 @@ latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -M latexpdf . $(BUILDDIR) $(STRICT) $(SPHINXOPTS)
 
-bench: $(STAMP)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 30 min)
+bench: $(STAMP)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 10 min)
 	$(VPY) tools/bench.py $(BENCH_ARGS)
 
 tex-packages:  ## Print the Debian/Ubuntu packages that `make latexpdf` needs
