@@ -140,11 +140,25 @@ def _resolve(env, domain: str, kind: str, target: str) -> str | None:
     return None
 
 
+def per_build(app, name: str, compute):
+    """``compute()``, once per build: kept on the application until the next build
+    starts reading (a second ``app.build()``, ``make serve``)."""
+    cache = app.__dict__.setdefault("_mlnotes_per_build", {})
+    if name not in cache:
+        cache[name] = compute()
+    return cache[name]
+
+
+def forget(app, env, docnames) -> None:
+    app.__dict__.setdefault("_mlnotes_per_build", {}).clear()
+
+
 def graph(app) -> Graph:
     """The resolved link graph of this build (computed once, after reading)."""
-    cached = getattr(app, "_mlnotes_graph", None)
-    if cached is not None and cached[0] is app.env:
-        return cached[1]
+    return per_build(app, "graph", lambda: _graph(app))
+
+
+def _graph(app) -> Graph:
     env = app.env
     pages = {doc for doc in env.found_docs if is_knowledge_page(app, doc)}
     out: dict[str, set[str]] = {page: set() for page in pages}
@@ -163,14 +177,7 @@ def graph(app) -> Graph:
                 explained.setdefault(target, set()).add(source)
         for name in record.shown:
             explained.setdefault(name, set()).add(source)
-    result = Graph(pages, out, into, explained)
-    app._mlnotes_graph = (env, result)
-    return result
-
-
-def forget(app, env, docnames) -> None:
-    """A new build (a second ``app.build()``, ``make serve``) computes its own graph."""
-    app._mlnotes_graph = None
+    return Graph(pages, out, into, explained)
 
 
 def title(env, docname: str) -> str:

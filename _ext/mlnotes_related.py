@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from mlnotes_linkgraph import changed_views, graph, link_list
+from mlnotes_linkgraph import changed_views, graph, link_list, per_build
 
 __version__ = "1.0"
 
@@ -69,14 +69,7 @@ def scores(app) -> dict[str, list[str]]:
 
 def related(app) -> dict[str, list[str]]:
     """:func:`scores`, computed once per build."""
-    cached = getattr(app, "_mlnotes_related", None)
-    if cached is None or cached[0] is not app.env:
-        cached = app._mlnotes_related = (app.env, scores(app))
-    return cached[1]
-
-
-def forget(app, env, docnames) -> None:
-    app._mlnotes_related = None
+    return per_build(app, "related", lambda: scores(app))
 
 
 def pages_to_rewrite(app, env) -> list[str]:
@@ -94,7 +87,6 @@ def add_related(app, doctree, docname: str) -> None:
 def setup(app):
     app.setup_extension("mlnotes_linkgraph")
     app.add_config_value("related_posts_max", 5, "html", types=frozenset({int}))
-    app.connect("env-before-read-docs", forget)
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("doctree-resolved", add_related, priority=450)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,7 +15,7 @@ written again on the next incremental build.
 from __future__ import annotations
 
 from docutils import nodes
-from mlnotes_linkgraph import changed_views, title
+from mlnotes_linkgraph import changed_views, per_build, title
 from sphinx.util import logging
 
 __version__ = "1.0"
@@ -33,14 +33,7 @@ def series_posts(env) -> dict[str, list[tuple[int, str]]]:
 
 def _series_of_build(app) -> dict[str, list[tuple[int, str]]]:
     """:func:`series_posts` once per build, not once per post of a series."""
-    cached = getattr(app, "_mlnotes_series", None)
-    if cached is None or cached[0] is not app.env:
-        cached = app._mlnotes_series = (app.env, series_posts(app.env))
-    return cached[1]
-
-
-def forget(app, env, docnames) -> None:
-    app._mlnotes_series = None
+    return per_build(app, "series", lambda: series_posts(app.env))
 
 
 def check_parts(app, env) -> None:
@@ -156,7 +149,6 @@ def add_series_box(app, doctree, docname: str) -> None:
 def setup(app):
     app.setup_extension("mlnotes_frontmatter")
     app.setup_extension("mlnotes_linkgraph")
-    app.connect("env-before-read-docs", forget)
     app.connect("env-check-consistency", check_parts)
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("doctree-resolved", add_series_box, priority=400)

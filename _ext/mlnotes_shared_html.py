@@ -29,6 +29,7 @@ import functools
 import re
 
 from markupsafe import Markup
+from mlnotes_linkgraph import per_build
 from sphinx.util.osutil import relative_uri
 
 __version__ = "1.0"
@@ -89,14 +90,7 @@ def root_pathto(app):
 
 
 def _cache(app) -> dict:
-    cache = getattr(app, "_mlnotes_shared", None)
-    if cache is None or cache[0] is not app.env:
-        cache = app._mlnotes_shared = (app.env, {})
-    return cache[1]
-
-
-def forget(app, env, docnames) -> None:
-    app._mlnotes_shared = None
+    return per_build(app, "shared_html", dict)
 
 
 def render_for_root(app, template: str, context: dict, **extra) -> str:
@@ -145,8 +139,8 @@ def setup(app):
     # after ABlog's and our blog's page context (the templates read it), before the
     # theme checks which sidebar templates render empty
     app.setup_extension("mlnotes_blog")
+    app.setup_extension("mlnotes_linkgraph")   # per-build caches
     app.add_config_value("shared_sidebar_templates", [], "html", types=frozenset({list}))
-    app.connect("env-before-read-docs", forget)
     app.connect("html-page-context", share_sidebars)
     app.connect("html-page-context", share_post_cards)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
