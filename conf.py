@@ -33,7 +33,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
-    "matplotlib.sphinxext.plot_directive",
+    "mlnotes_matplotlib",  # the plot directive; matplotlib imported only when a page has a plot
     "sphinx_sitemap",
     "sphinxext.opengraph",
     # This site's own extensions (see _ext/README.md).

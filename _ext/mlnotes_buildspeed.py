@@ -16,10 +16,7 @@ Found with py-spy on the benchmark's 1,000-post site (``make bench``; README,
   asset's path (``Path.resolve``: a ``readlink`` per path component) on every
   page before looking the checksum up in its cache; here the lookup is cached
   on the path as given.  The checksum itself was already computed once per
-  file and build; this keeps exactly that behaviour.  (matplotlib copies its
-  ``plot_directive.css`` only when the build has finished, so a clean build's
-  pages linked it without a checksum and the next build's with one: every page
-  differed from a clean build.  It is copied before pages are written.)
+  file and build; this keeps exactly that behaviour.
 * MyST reads each Markdown file's YAML front matter twice (for its own
   configuration, then for the document) and the options of directives, with
   PyYAML's pure-Python parser.  While MyST parses a document, ``yaml.safe_load``
@@ -77,12 +74,6 @@ def cache_asset_checksums() -> None:
 
     _file_checksum.mlnotes_cached = True
     html._file_checksum = _file_checksum
-
-
-def plot_css_first(app) -> None:
-    from matplotlib.sphinxext.plot_directive import _copy_css_file
-
-    _copy_css_file(app, None)
 
 
 def libyaml_for_myst() -> None:
@@ -149,7 +140,6 @@ def setup(app):
     app.connect("builder-inited", freeze_loaded_environment, priority=0)
     app.connect("build-finished", freeze_before_exit, priority=900)
     app.connect("builder-inited", no_template_reload)
-    app.connect("builder-inited", plot_css_first)
     cache_asset_checksums()
     libyaml_for_myst()
     shared_default_settings()
