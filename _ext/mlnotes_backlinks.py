@@ -44,7 +44,7 @@ def views(app) -> dict[str, tuple]:
 
 
 def pages_to_rewrite(app, env) -> list[str]:
-    return changed_views(env, "backlinks", views(app))
+    return changed_views(app, env, "backlinks", lambda: views(app))
 
 
 def explained_in(app, fromdoc: str, pages: list[str], label: str = "讲解：") -> nodes.paragraph:

@@ -161,13 +161,16 @@ def fill_graph(app, doctree, docname: str) -> None:
 
 def graph_pages(app, env) -> list[str]:
     """The pages showing the graph, when a node or an edge changed."""
-    pages = sorted(doc for doc in env.found_docs if env.metadata.get(doc, {}).get("concept_graph"))
-    if not pages:
-        return []
-    groups = members(app)
-    view = (tuple(sorted((doc, group, title(env, doc)) for doc, group in groups.items())),
-            tuple(edges(app, groups)))
-    return changed_views(env, "graph", {doc: view for doc in pages})
+    def views():
+        pages = sorted(doc for doc in env.found_docs if env.metadata.get(doc, {}).get("concept_graph"))
+        if not pages:
+            return {}
+        groups = members(app)
+        view = (tuple(sorted((doc, group, title(env, doc)) for doc, group in groups.items())),
+                tuple(edges(app, groups)))
+        return {doc: view for doc in pages}
+
+    return changed_views(app, env, "graph", views)
 
 
 def note_graph_page(app, doctree) -> None:

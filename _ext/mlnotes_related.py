@@ -73,7 +73,9 @@ def related(app) -> dict[str, list[str]]:
 
 
 def pages_to_rewrite(app, env) -> list[str]:
-    return changed_views(env, "related", {doc: tuple(docs) for doc, docs in related(app).items()})
+    return changed_views(app, env, "related",
+                         lambda: {doc: tuple(docs) for doc, docs in related(app).items()},
+                         inputs=(app.config.related_posts_max,))
 
 
 def add_related(app, doctree, docname: str) -> None:

@@ -93,7 +93,7 @@ def views(app, env) -> dict[str, tuple]:
 
 
 def pages_to_rewrite(app, env) -> list[str]:
-    return changed_views(env, "series", views(app, env))
+    return changed_views(app, env, "series", lambda: views(app, env))
 
 
 def _link(app, fromdoc: str, docname: str, text: str) -> nodes.Node:

@@ -219,3 +219,36 @@ def test_large_sites_get_a_condensed_graph(tmp_path):
                         .read_text(encoding="utf-8"), "xml")
     assert [t.text for t in svg.select("g.edge text")] == ["2"]
     assert "每个分类画成一个节点" in page.select_one("object.mlnotes-concept-graph p").text
+
+
+def test_views_follow_a_removed_page(tmp_path):
+    """A removed page is read by nobody: the backlinks it made still go."""
+    srcdir = copy_root("web", tmp_path)
+    extra = srcdir / "concepts" / "extra.md"
+    extra.write_text("---\norphan: true\n---\n\n# 附加概念\n\n见 {ref}`第一篇 <post-alpha>`。\n",
+                     encoding="utf-8")
+    build(srcdir)
+    html = srcdir / "_build" / "html"
+    assert "../concepts/extra.html" in box_links(soup(html / "posts" / "alpha.html"), ".mlnotes-backlinks")
+    extra.unlink()
+    _, read, _ = build(srcdir)
+    assert read == []
+    assert box_links(soup(html / "posts" / "alpha.html"), ".mlnotes-backlinks") == ["beta.html"]
+    (html / "concepts" / "extra.html").unlink()   # Sphinx leaves a removed document's old page
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_a_build_that_reads_nothing_recomputes_no_view(tmp_path, monkeypatch):
+    """Views are functions of the documents: with none read or removed, nothing is ranked."""
+    import mlnotes_related
+
+    srcdir = copy_root("web", tmp_path)
+    build(srcdir)
+    ranked = []
+    rank = mlnotes_related.rank
+    monkeypatch.setattr(mlnotes_related, "rank", lambda *args: ranked.append(1) or rank(*args))
+    _, read, _ = build(srcdir)
+    assert (read, ranked) == ([], [])
+    replace_in(srcdir / "posts" / "gamma.md", "与别的文章无关。", "仍与别的文章无关。")
+    _, read, _ = build(srcdir)
+    assert (read, ranked) == (["posts/gamma"], [1])
