@@ -17,8 +17,9 @@ This extension resets the registry for every build, gives the categories from
 * when the listing data of the blog changes (a post added, removed, retitled,
   re-dated, re-categorised or re-tagged), every page, since every page shows
   the blog sidebars;
-* when only a post's body changes, the pages that list excerpts (the front
-  page), besides the post itself.
+* when a post's entry in the lists changes (its excerpt, or other metadata
+  ABlog shows), the pages that list it: the front page, its archive pages and
+  feeds; a post whose edit leaves its entry as it was is written alone.
 """
 
 from __future__ import annotations
@@ -136,13 +137,6 @@ def remember_read_docs(app, env, docnames) -> None:
     app.mlnotes_read_docs = set(docnames)
 
 
-def posts_touched(app, env) -> bool:
-    """True when a post was read, added or removed in this build."""
-    posts = getattr(env, "mlnotes_posts", {})
-    read = getattr(app, "mlnotes_read_docs", set())
-    return bool(read & (set(posts) | set(app.config.matched_blog_posts))) or listing_changed(app, env)
-
-
 def listing_changed(app, env) -> bool:
     if not hasattr(app, "mlnotes_listing_changed"):
         old = getattr(env, "mlnotes_listing_signature", None)
@@ -250,6 +244,8 @@ def purge_excerpt(app, env, docname) -> None:
     for post, entries in cache.items():
         if any(docname in links for _, links in entries.values()):
             cache[post] = {key: value for key, value in entries.items() if docname not in value[1]}
+            # its entries in the lists may show a new title for the link
+            app.__dict__.setdefault("_mlnotes_relinked_posts", set()).add(post)
 
 
 def save_excerpts(app, exc) -> None:
@@ -263,29 +259,69 @@ def _pages_state(app) -> str:
                                      default=str).encode()).hexdigest()
 
 
+def entry_fingerprint(env, docname: str) -> str:
+    """What the lists and feeds show of a post, before references are resolved.
+
+    ABlog's record of each section posted from *docname* (title, dates, tags,
+    author, image ...), with the excerpt's document tree.  The rendered excerpt
+    also shows the titles of the pages it links to: a post whose excerpt links
+    to a page read again counts as changed anyway (``purge_excerpt``).
+    """
+    records = [{key: (("".join(node.pformat() for node in value)) if key == "excerpt" else value)
+                for key, value in record.items() if key != "doctree"}
+               for record in getattr(env, "ablog_posts", {}).get(docname, [])]
+    return hashlib.sha256(json.dumps(records, ensure_ascii=False, sort_keys=True,
+                                     default=str).encode()).hexdigest()
+
+
 def changed_posts(app) -> set[str] | None:
     """The posts whose entries on archive pages, feeds and front pages may be stale.
 
     ``None`` means "all of them": no marker from a successful previous build, or
     the listing (titles, dates, categories, tags, the set of posts) changed, which
-    shows on every list and sidebar.  Otherwise only the posts read in this build
-    can have new excerpts; an empty set means every such page is current.  The
-    marker is written after a successful build and records the listing; a template
-    newer than the marker, or a changed configuration, also means "all of them".
+    shows on every list and sidebar.  Otherwise the posts read in this build whose
+    entry (:func:`entry_fingerprint`) differs from the one the marker records, and
+    those whose excerpts link to a page read again that now shows another title
+    (``mlnotes_linkgraph.link_texts``); an empty set means every such page is
+    current.  The marker is written after a successful build and records
+    the listing and each entry; a template newer than the marker, or a changed
+    configuration, also means "all of them".  Computed once per build.
     """
+    if "_mlnotes_changed_posts" in app.__dict__:
+        return app._mlnotes_changed_posts
     from sphinx.environment import CONFIG_OK
 
     marker = Path(app.outdir, MARKER)
     try:
-        current = json.loads(marker.read_text())["state"] == _pages_state(app)
+        stored = json.loads(marker.read_text())
+        current = stored["state"] == _pages_state(app)
+        entries = stored["entries"]
         # a changed template or configuration changes every generated page too
         current = current and app.env.config_status == CONFIG_OK and \
             marker.stat().st_mtime >= app.builder.templates.newest_template_mtime()
     except (OSError, ValueError, KeyError):
         current = False
     if not current or listing_changed(app, app.env):
-        return None
-    return getattr(app, "mlnotes_read_docs", set()) & set(getattr(app.env, "mlnotes_posts", {}))
+        changed, app._mlnotes_entries = None, {}
+    else:
+        posts = set(getattr(app.env, "mlnotes_posts", {}))
+        read = getattr(app, "mlnotes_read_docs", set()) & posts
+        fresh = {doc: entry_fingerprint(app.env, doc) for doc in read}
+        changed = {doc for doc in read if fresh[doc] != entries.get(doc)}
+        relinked = app.__dict__.get("_mlnotes_relinked_posts", set()) & posts
+        if relinked:  # their excerpts link to a page read again: did its title change?
+            from mlnotes_linkgraph import link_texts
+
+            changed |= relinked & set(link_texts(app, app.env))
+        app._mlnotes_entries = {doc: entry for doc, entry in {**entries, **fresh}.items()
+                                if doc in posts}
+    app._mlnotes_changed_posts = changed
+    return changed
+
+
+def posts_changed(app, env) -> bool:
+    """True when some post's entry in the lists changed in this build."""
+    return changed_posts(app) != set()
 
 
 def lists_changed(posts, changed: set[str] | None) -> bool:
@@ -294,7 +330,10 @@ def lists_changed(posts, changed: set[str] | None) -> bool:
 
 def write_marker(app, exc) -> None:
     if exc is None and app.builder.format == "html":
-        Path(app.outdir, MARKER).write_text(json.dumps({"state": _pages_state(app)}))
+        entries = getattr(app, "_mlnotes_entries", None) or \
+            {doc: entry_fingerprint(app.env, doc) for doc in getattr(app.env, "mlnotes_posts", {})}
+        Path(app.outdir, MARKER).write_text(json.dumps({"state": _pages_state(app), "entries": entries},
+                                                       sort_keys=True))
     elif exc is not None:
         Path(app.outdir, MARKER).unlink(missing_ok=True)
 
@@ -370,8 +409,20 @@ def pages_to_rewrite(app, env) -> list[str]:
     if listing_changed(app, env):
         excerpts(app).clear()  # excerpts link to posts by title
         logger.info("blog listing changed: rewriting every page (the sidebars list posts)")
+        drop_module_pages(app)
         return sorted(env.found_docs)
     return []
+
+
+def drop_module_pages(app) -> None:
+    """Make viewcode write its source pages again: their sidebars list posts too.
+
+    ``sphinx.ext.viewcode`` skips a module's page when it is newer than the
+    module's file, whatever else the page shows.
+    """
+    if app.builder.format == "html":
+        for page in Path(app.outdir, "_modules").rglob("*.html"):
+            page.unlink()
 
 
 def merge_ablog_posts(app, env, docnames, other) -> None:
@@ -411,6 +462,7 @@ def catalog_counts(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.setup_extension("ablog")
+    app.setup_extension("mlnotes_linkgraph")
     app.connect("env-merge-info", merge_ablog_posts)
     app.connect("config-inited", declare_ablog_parallel_safe)
     app.setup_extension("mlnotes_frontmatter")

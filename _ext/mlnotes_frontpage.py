@@ -8,8 +8,9 @@ JavaScript.  Posts with the same date are ordered by document name, so the
 order never depends on the file system.
 
 The list is rendered at write time from ABlog's registry, and the page holding
-it is written again whenever a post is read, added or removed (see
-``mlnotes_blog.posts_touched``), so incremental builds never show a stale list.
+it is written again whenever a post is added or removed or its entry changes
+(see ``mlnotes_blog.changed_posts``), so incremental builds never show a stale
+list.
 Only HTML builders show it: in the PDF the directive produces nothing.
 """
 
@@ -142,9 +143,9 @@ def collect_pages(app):
 
 
 def frontpage_docs_to_rewrite(app, env) -> list[str]:
-    from mlnotes_blog import posts_touched
+    from mlnotes_blog import posts_changed
 
-    return sorted(env.mlnotes_frontpage_docs) if posts_touched(app, env) else []
+    return sorted(env.mlnotes_frontpage_docs) if posts_changed(app, env) else []
 
 
 def init_env(app, env, docnames) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pytest
 from bs4 import BeautifulSoup
 from conftest import (
+    ROOT,
     assert_same_as_clean_build,
     assert_same_html,
     build,
@@ -178,6 +180,24 @@ def test_drafts_are_not_published(tmp_path):
     assert "draft.html" not in links and "future.html" not in links
 
 
+def test_drafts_follow_edits_and_the_calendar(tmp_path, monkeypatch):
+    """Whether a post is a draft is remembered per file version, its date rechecked each build."""
+    srcdir, _ = make_blog(tmp_path)
+    future = dt.date(2026, 3, 1)
+    write_post(srcdir, "future", future)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(dt.datetime(2026, 2, 1, tzinfo=dt.UTC).timestamp())))
+    _, read, _ = build(srcdir)
+    assert "posts/future" not in read
+    replace_in(srcdir / "posts" / "post-03.md", "tags: [甲]", "tags: [甲]\ndraft: true")
+    _, read, _ = build(srcdir)
+    html = srcdir / "_build" / "html"
+    assert "post-03.html" not in [link for link, _, _ in feed_entries(html / "blog" / "atom.xml")]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(dt.datetime(2026, 3, 2, tzinfo=dt.UTC).timestamp())))
+    _, read, _ = build(srcdir)
+    assert "posts/future" in read
+    assert "future.html" in [link for link, _, _ in feed_entries(html / "blog" / "atom.xml")]
+
+
 # -- incremental builds --------------------------------------------------------
 
 @pytest.fixture
@@ -200,22 +220,38 @@ def test_no_change_rereads_nothing(built_blog):
     assert written_docs(app) == []
 
 
-def test_body_edit_rereads_one_post(built_blog, tmp_path):
+def feed_times(html):
+    return {feed: feed.stat().st_mtime_ns for feed in html.rglob("atom.xml")}
+
+
+def test_body_edit_rereads_and_writes_one_post(built_blog, tmp_path):
+    """An edit after the excerpt changes no list: no archive page, feed or front page."""
     srcdir, _ = built_blog
+    html = srcdir / "_build" / "html"
+    feeds_before = feed_times(html)
     replace_in(srcdir / "posts" / "post-05.md", "更多内容。", "改过的内容。")
     app, read, _ = build(srcdir)
     assert read == ["posts/post-05"]
-    assert written_docs(app) == ["index", "posts/post-05"]   # the front page lists excerpts
-    assert "改过的内容" in (srcdir / "_build/html/posts/post-05.html").read_text(encoding="utf-8")
+    assert set(app.written) - {"genindex", "search"} == {"posts/post-05"}   # Sphinx writes those two
+    assert feed_times(html) == feeds_before
+    assert "改过的内容" in (html / "posts" / "post-05.html").read_text(encoding="utf-8")
     assert_same_as_clean_build(srcdir, tmp_path)
 
 
-def test_excerpt_edit_updates_front_page(built_blog, tmp_path):
+def test_excerpt_edit_updates_the_lists_that_show_it(built_blog, tmp_path):
     srcdir, _ = built_blog
+    html = srcdir / "_build" / "html"
+    feeds_before = feed_times(html)
     replace_in(srcdir / "posts" / "post-25.md", "正文第一段。", "新的摘要。")
-    _, read, _ = build(srcdir)
+    app, read, _ = build(srcdir)
     assert read == ["posts/post-25"]
-    assert "新的摘要" in (srcdir / "_build/html/index.html").read_text(encoding="utf-8")
+    assert "新的摘要" in (html / "index.html").read_text(encoding="utf-8")
+    # the pages listing post-25 (Deep Learning, tag 甲, 2026), and only those
+    assert set(app.written) - {"genindex", "search"} == {
+        "index", "posts/post-25", "blog", "blog/2026", "blog/author/ml-notes-编写组",
+        "blog/category/deep-learning", "blog/tag/甲"}
+    feeds_after = feed_times(html)
+    assert feeds_after[html / "blog" / "atom.xml"] != feeds_before[html / "blog" / "atom.xml"]
     assert_same_as_clean_build(srcdir, tmp_path)
 
 
@@ -260,3 +296,42 @@ def test_parallel_build_equals_serial(tmp_path):
     outs = build_serial_and_parallel(srcdir, tmp_path)
     assert_same_html(outs["1"], outs["2"])
     assert feed_entries(outs["1"] / "blog" / "atom.xml") == feed_entries(outs["2"] / "blog" / "atom.xml")
+
+
+def test_excerpt_link_follows_a_retitled_page(built_blog, tmp_path):
+    """An excerpt shows the title of a page it links to; the post itself is not read again."""
+    srcdir, _ = built_blog
+    (srcdir / "notes.md").write_text("---\norphan: true\n---\n\n# 笔记甲\n\n内容。\n", encoding="utf-8")
+    replace_in(srcdir / "posts" / "post-25.md", "正文第一段。", "正文第一段，见 {doc}`/notes`。")
+    build(srcdir)
+    html = srcdir / "_build" / "html"
+    assert "笔记甲" in (html / "blog" / "tag" / "甲.html").read_text(encoding="utf-8")
+    replace_in(srcdir / "notes.md", "# 笔记甲", "# 笔记乙")
+    _, read, _ = build(srcdir)
+    assert read == ["notes"]
+    assert "笔记乙" in (html / "blog" / "tag" / "甲.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_book_contents_follow_categories_and_dates(built_blog, tmp_path):
+    """The book is read again when a post changes its place in it, not for a text edit."""
+    srcdir, _ = built_blog
+    shutil.copy(ROOT / "book.rst", srcdir / "book.rst")
+    app, read, _ = build(srcdir)
+    assert read == ["book"]
+
+    def chapters(app):
+        return app.env.toctree_includes["book"]
+
+    before = chapters(app)
+    replace_in(srcdir / "posts" / "post-05.md", "更多内容。", "改过的内容。")
+    app, read, _ = build(srcdir)
+    assert read == ["posts/post-05"]
+    assert chapters(app) == before
+    replace_in(srcdir / "posts" / "post-05.md", "category: Deep Learning", "category: Python")
+    app, read, _ = build(srcdir)
+    assert read == ["book", "posts/post-05"]
+    assert chapters(app) != before and sorted(chapters(app)) == sorted(before)
+    python_part = chapters(app)[:chapters(app).index("posts/post-05") + 1]
+    assert all(CATS[int(doc[-2:]) % 4] == "Python" for doc in python_part if doc != "posts/post-05")
+    assert_same_as_clean_build(srcdir, tmp_path)
