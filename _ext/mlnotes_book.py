@@ -11,7 +11,8 @@ expands to
 
 All of it sits inside ``.. only:: latex``, so the web site is unchanged.  The
 posts are read from their front matter at the time ``book.rst`` is read, and
-``book.rst`` is read again whenever a post is added, removed or changed.
+``book.rst`` is read again whenever a page is added or removed, or a post changes
+category or date.
 
 For builders other than HTML, this extension also drops the per-post
 "参考文献" sections: there the citations are footnotes and the list at the end.
@@ -106,10 +107,22 @@ class BookContents(Directive):
 
 
 def book_outdated(app, env, added, changed, removed) -> list[str]:
-    """Re-read the book's root documents when any post or page comes, goes or changes."""
-    roots = {entry[0] for entry in app.config.latex_documents} & env.found_docs
-    if set(added) | set(removed) or set(changed) & set(app.config.matched_blog_posts):
-        return sorted(roots)
+    """Re-read the book's root documents when a page comes or goes, or a post's place
+    in the book (its category, its date) changes; an edit to a post's text leaves
+    the table of contents as it was."""
+    from mlnotes_frontmatter import parse_post
+
+    roots = sorted({entry[0] for entry in app.config.latex_documents} & env.found_docs)
+    if set(added) | set(removed):
+        return roots
+    config, known = app.config, getattr(env, "mlnotes_posts", {})
+    for docname in sorted(set(changed) & set(config.matched_blog_posts)):
+        text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
+        meta, errors = parse_post(text, categories=config.blog_categories, authors=config.blog_authors)
+        old = known.get(docname)
+        if any(e.fatal for e in errors) or old is None or \
+                (meta.get("category"), meta.get("date")) != (old.get("category"), old.get("date")):
+            return roots
     return []
 
 

@@ -21,6 +21,7 @@ drafts (``draft: true`` or a date in the future) from the build unless
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from pathlib import Path
@@ -336,19 +337,46 @@ def check_unique_slugs(app, env) -> None:
             seen[slug] = docname
 
 
+DRAFTS_CACHE = "mlnotes-drafts.json"
+
+
 def exclude_drafts(app, config) -> None:
-    """Keep drafts out of the published build (``MLNOTES_DRAFTS=1`` shows them)."""
+    """Keep drafts out of the published build (``MLNOTES_DRAFTS=1`` shows them).
+
+    Every build starts by reading the front matter of every post for this; what
+    decides it (the ``draft`` flag and the date) is kept in the doctree directory
+    under each file's size and modification time, so a build parses only the
+    posts written since the last one.  (A future date stops being a draft on its
+    day: the date is kept, not the verdict.)
+    """
     if os.environ.get("MLNOTES_DRAFTS") == "1":
         return
     srcdir = Path(app.srcdir)
-    drafts = []
+    cache_file = Path(app.doctreedir, DRAFTS_CACHE)
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    seen, drafts = {}, []
     for pattern in post_patterns(config):
         for path in sorted(srcdir.glob(pattern)):
-            text = path.read_text(encoding="utf-8")
-            meta, errors = parse_post(text, categories=config.blog_categories,
-                                      authors=config.blog_authors)
-            if not any(e.fatal for e in errors) and is_draft(meta):
-                drafts.append(path.relative_to(srcdir).as_posix())
+            rel = path.relative_to(srcdir).as_posix()
+            stat = path.stat()
+            entry = cache.get(rel)
+            if entry is None or entry[:2] != [stat.st_mtime_ns, stat.st_size]:
+                meta, errors = parse_post(path.read_text(encoding="utf-8"),
+                                          categories=config.blog_categories,
+                                          authors=config.blog_authors)
+                date = meta.get("date")
+                entry = [stat.st_mtime_ns, stat.st_size, not any(e.fatal for e in errors),
+                         bool(meta.get("draft")), date.isoformat() if date else None]
+            seen[rel] = entry
+            valid, draft, date = entry[2:]
+            if valid and is_draft({"draft": draft, "date": dt.date.fromisoformat(date) if date else None}):
+                drafts.append(rel)
+    if seen != cache:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(seen), encoding="utf-8")
     config.exclude_patterns = list(config.exclude_patterns) + sorted(set(drafts))
 
 
