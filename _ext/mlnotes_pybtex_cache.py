@@ -1,4 +1,4 @@
-"""Look up pybtex plugins and format each bibliography entry once per process.
+"""Look up pybtex plugins once per process, and format each bibliography entry once.
 
 pybtex finds its styles through ``importlib.metadata.entry_points``, which
 scans the metadata of every installed distribution on each call, and
@@ -12,24 +12,44 @@ libraries, before this lookup.
 Formatting an entry (``Style.format_entry``: names, title, venue through
 pybtex's template language) costs about 2 ms, and sphinxcontrib-bibtex does it
 for every ``{footcite}`` and again for every bibliography on each build: 2,200
-times for the 1,000 posts of the benchmark, about 5% of the build.  The result
-depends only on the style (its class and name, label and sorting styles), the
-label and the entry, so it is memoised on those; an entry is recognised by
-identity, so a re-parsed ``.bib`` (a changed file, ``make serve``) is formatted
-afresh.
+times for the 1,000 posts of the benchmark, about 5% of the build, and for
+every entry of the bibliography on every build, even one that reads nothing
+(0.1 s of a no-change build).  The result depends only on the style (its class
+and name, label and sorting styles), the label and the entry's content (key,
+type, fields, names), so it is memoised on those, and the memo is kept in the
+doctree directory from one build to the next; an edited ``.bib`` entry has
+another content, and is formatted afresh.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
+import pickle
+from pathlib import Path
 
 __version__ = "1.0"
 
 
-#: (style settings, label, entry key) -> (entry, formatted entry); bounded.
-_FORMATTED: dict[tuple, tuple] = {}
+#: (style settings, label, entry content) -> formatted entry; bounded.
+_FORMATTED: dict[tuple, object] = {}
 _FORMATTED_MAX = 20_000
+_STATE = {"dirty": False}
+CACHE_FILE = "mlnotes-pybtex.pickle"
+
+
+def _name(cls) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def entry_content(entry) -> tuple:
+    """Everything of a pybtex entry that formatting reads (no cross-references)."""
+    persons = tuple(
+        (role, tuple((tuple(p.first_names), tuple(p.middle_names), tuple(p.prelast_names),
+                      tuple(p.last_names), tuple(p.lineage_names)) for p in people))
+        for role, people in entry.persons.items())
+    return (entry.key, entry.type, tuple((name, str(value)) for name, value in entry.fields.items()),
+            persons)
 
 
 def _memoise_format_entry(style_class) -> None:
@@ -40,18 +60,46 @@ def _memoise_format_entry(style_class) -> None:
     def format_entry(self, label, entry, bib_data=None):
         if bib_data is not None:  # cross-referenced entries: not worth a key
             return original(self, label, entry, bib_data=bib_data)
-        key = (type(self), type(self.name_style), type(self.label_style),
-               type(self.sorting_style), self.abbreviate_names, self.min_crossrefs,
-               label, entry.key)
+        key = (_name(type(self)), _name(type(self.name_style)), _name(type(self.label_style)),
+               _name(type(self.sorting_style)), self.abbreviate_names, self.min_crossrefs,
+               label, entry_content(entry))
         hit = _FORMATTED.get(key)
-        if hit is None or hit[0] is not entry:
+        if hit is None:
             if len(_FORMATTED) >= _FORMATTED_MAX:
                 _FORMATTED.clear()
-            hit = _FORMATTED[key] = (entry, original(self, label, entry))
-        return hit[1]
+            hit = _FORMATTED[key] = original(self, label, entry)
+            _STATE["dirty"] = True
+        return hit
 
     format_entry.mlnotes_memo = True
     style_class.format_entry = format_entry
+
+
+def _cache_path(app) -> Path:
+    return Path(app.doctreedir, CACHE_FILE)
+
+
+def _version() -> str:
+    return importlib.metadata.version("pybtex")
+
+
+def load_formatted(app) -> None:
+    """The entries formatted by earlier builds (a file that cannot be read is ignored)."""
+    try:
+        with open(_cache_path(app), "rb") as f:
+            stored = pickle.load(f)
+        if stored["version"] == _version():
+            for key, value in stored["formatted"].items():
+                _FORMATTED.setdefault(key, value)
+    except Exception:  # noqa: BLE001 - a stale or foreign cache is only a cache
+        pass
+
+
+def save_formatted(app, exception) -> None:
+    if exception is None and _STATE["dirty"]:
+        with open(_cache_path(app), "wb") as f:
+            pickle.dump({"version": _version(), "formatted": _FORMATTED}, f, pickle.HIGHEST_PROTOCOL)
+        _STATE["dirty"] = False
 
 
 @functools.cache
@@ -71,4 +119,6 @@ def setup(app):
     pybtex.plugin.entry_points = entry_points
     sphinxcontrib.bibtex.plugin._entry_points = entry_points
     _memoise_format_entry(BaseStyle)
+    app.connect("builder-inited", load_formatted)
+    app.connect("build-finished", save_formatted)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
