@@ -25,11 +25,21 @@ dictionaries are loaded lazily, the first time there is text to segment.
 Stemming: every word of the index (Chinese ones too) goes through the English
 Snowball stemmer, and Sphinx memoises stems per document only; the stemmer's
 answers are kept for the whole build here (3% of a build of 1,000 posts).
+
+jieba's prefix dictionary (498,000 words and prefixes with their frequencies)
+comes from jieba's own cache, a ``marshal`` file that takes 0.47 s to load: a
+fifth of a one-post edit of this site.  The same dictionary, as jieba builds
+it from its default word list, is kept in the doctree directory as a list of
+words and an array of frequencies, which load in 0.13 s (:func:`load_prefix_dict`).
 """
 
 from __future__ import annotations
 
+import array
 import functools
+import os
+import struct
+import tempfile
 from pathlib import Path
 
 import snowballstemmer
@@ -70,6 +80,8 @@ class SearchChineseFixed(SearchChinese):
         self._user_dicts.append(str(TERMS))
 
     def split(self, input: str) -> list[str]:
+        if _PREFIX_DICT["dir"] is not None:
+            load_prefix_dict(_PREFIX_DICT["dir"])
         while self._user_dicts:
             jieba_load_userdict(self._user_dicts.pop(0))
         return super().split(input)
@@ -92,7 +104,63 @@ def _snowball(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+#: where this build keeps jieba's prefix dictionary (set when the builder starts)
+_PREFIX_DICT: dict[str, Path | None] = {"dir": None}
+_HEADER = struct.Struct("<4sQQQ")   # magic, number of entries, total, bytes of words
+_MAGIC = b"MLJ1"
+
+
+def prefix_dict_file(directory: Path) -> Path:
+    """The cache for this jieba and this default dictionary (size and mtime in the name)."""
+    import jieba
+
+    source = Path(jieba.__file__).with_name(jieba.DEFAULT_DICT_NAME).stat()
+    return Path(directory, f"jieba-{jieba.__version__}-{source.st_size}-{source.st_mtime_ns}.dict")
+
+
+def load_prefix_dict(directory: Path) -> None:
+    """Initialise jieba's default tokenizer from *directory*, or initialise it as jieba
+    does (from its own cache or its word list) and keep the result there."""
+    import jieba
+
+    tokenizer = jieba.dt
+    if tokenizer.initialized or tokenizer.dictionary != jieba.DEFAULT_DICT or tokenizer.cache_file:
+        return
+    path = prefix_dict_file(directory)
+    with tokenizer.lock:
+        try:
+            data = path.read_bytes()
+            magic, count, total, size = _HEADER.unpack_from(data)
+            offset = _HEADER.size
+            words = data[offset:offset + size].decode("utf-8").split("\n")
+            freqs = array.array("q")
+            freqs.frombytes(data[offset + size:])
+            if magic != _MAGIC or not count == len(words) == len(freqs):
+                raise ValueError(path)
+            tokenizer.FREQ, tokenizer.total = dict(zip(words, freqs, strict=True)), total
+            tokenizer.initialized = True
+        except (OSError, ValueError, struct.error):
+            tokenizer.initialize()
+            save_prefix_dict(path, tokenizer.FREQ, tokenizer.total)
+
+
+def save_prefix_dict(path: Path, freq: dict[str, int], total: int) -> None:
+    words = "\n".join(freq).encode("utf-8")
+    body = _HEADER.pack(_MAGIC, len(freq), total, len(words)) + words + \
+        array.array("q", freq.values()).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(body)
+    os.replace(tmp, path)
+
+
+def remember_cache_dir(app) -> None:
+    _PREFIX_DICT["dir"] = Path(app.doctreedir)
+
+
 def setup(app):
     app.add_search_language(SearchChineseFixed)
+    app.connect("builder-inited", remember_cache_dir)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}
