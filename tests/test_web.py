@@ -252,3 +252,14 @@ def test_a_build_that_reads_nothing_recomputes_no_view(tmp_path, monkeypatch):
     replace_in(srcdir / "posts" / "gamma.md", "与别的文章无关。", "仍与别的文章无关。")
     _, read, _ = build(srcdir)
     assert (read, ranked) == (["posts/gamma"], [1])
+
+
+def test_source_pages_follow_the_blog_listing(tmp_path):
+    """viewcode's module pages show the sidebar too; viewcode alone skips them by mtime."""
+    srcdir = copy_root("web", tmp_path)
+    build(srcdir)
+    replace_in(srcdir / "posts" / "gamma.md", "tags: [丙]", "tags: [丙, 丁]")
+    app, read, _ = build(srcdir)
+    assert read == ["posts/gamma"]
+    assert "_modules/webpkg/tools" in app.written
+    assert_same_as_clean_build(srcdir, tmp_path)
