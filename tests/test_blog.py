@@ -335,3 +335,14 @@ def test_book_contents_follow_categories_and_dates(built_blog, tmp_path):
     python_part = chapters(app)[:chapters(app).index("posts/post-05") + 1]
     assert all(CATS[int(doc[-2:]) % 4] == "Python" for doc in python_part if doc != "posts/post-05")
     assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_collection_titles_have_no_space_after_the_colon(blog):
+    _, _, html = blog
+    title = soup(html / "blog" / "category" / "generative-model.html").select_one(".ablog__collection h1")
+    assert title.get_text(strip=True) == "分类：生成模型"
+    assert title.select_one("span").get_text() == "分类：生成模型"
+    tag = soup(html / "blog" / "tag" / "甲.html").select_one(".ablog__collection h1 span")
+    assert tag.get_text() == "标签：甲"
+    year = soup(html / "blog" / "2025.html").select_one(".ablog__collection h1 span")
+    assert year.get_text() == "发表于 2025"
