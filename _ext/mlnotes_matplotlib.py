@@ -63,32 +63,19 @@ def real_module(app):
     return plot_directive
 
 
+def _from_real(name: str) -> property:
+    """A class attribute read from the real directive class, imported on first use."""
+    return property(lambda cls: getattr(importlib.import_module(MODULE).PlotDirective, name))
+
+
 class _Deferred(type):
     """Class attributes a parser reads before it runs a directive, from the real class."""
 
-    @property
-    def _real(cls):
-        return importlib.import_module(MODULE)
-
-    @property
-    def has_content(cls):
-        return cls._real.PlotDirective.has_content
-
-    @property
-    def required_arguments(cls):
-        return cls._real.PlotDirective.required_arguments
-
-    @property
-    def optional_arguments(cls):
-        return cls._real.PlotDirective.optional_arguments
-
-    @property
-    def final_argument_whitespace(cls):
-        return cls._real.PlotDirective.final_argument_whitespace
-
-    @property
-    def option_spec(cls):
-        return cls._real.PlotDirective.option_spec
+    has_content = _from_real("has_content")
+    required_arguments = _from_real("required_arguments")
+    optional_arguments = _from_real("optional_arguments")
+    final_argument_whitespace = _from_real("final_argument_whitespace")
+    option_spec = _from_real("option_spec")
 
 
 class PlotDirective(Directive, metaclass=_Deferred):
