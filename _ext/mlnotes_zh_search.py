@@ -78,12 +78,15 @@ class SearchChineseFixed(SearchChinese):
         extra = options.get("dict")
         self._user_dicts = [extra] if extra and extra != JIEBA_DEFAULT_DICT else []
         self._user_dicts.append(str(TERMS))
+        self._jieba_ready = False
 
     def split(self, input: str) -> list[str]:
-        if _PREFIX_DICT["dir"] is not None:
-            load_prefix_dict(_PREFIX_DICT["dir"])
-        while self._user_dicts:
-            jieba_load_userdict(self._user_dicts.pop(0))
+        if not self._jieba_ready:   # the first text to segment (not on every call)
+            if _PREFIX_DICT["dir"] is not None:
+                load_prefix_dict(_PREFIX_DICT["dir"])
+            for user_dict in self._user_dicts:
+                jieba_load_userdict(user_dict)
+            self._jieba_ready = True
         return super().split(input)
 
     def stem(self, word: str) -> str:
