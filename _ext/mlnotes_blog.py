@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from docutils import nodes
+from mlnotes_linkgraph import per_build
 from mlnotes_shared_html import rebase
 from sphinx.util import logging
 
@@ -137,13 +138,18 @@ def remember_read_docs(app, env, docnames) -> None:
     app.mlnotes_read_docs = set(docnames)
 
 
+def signature_of_build(app) -> list[tuple]:
+    """:func:`listing_signature` once per build (the documents are all read)."""
+    return per_build(app, "listing_signature", lambda: listing_signature(app.env))
+
+
 def listing_changed(app, env) -> bool:
-    if not hasattr(app, "mlnotes_listing_changed"):
+    def compare() -> bool:
         old = getattr(env, "mlnotes_listing_signature", None)
-        new = listing_signature(env)
-        app.mlnotes_listing_changed = old is not None and old != new
-        env.mlnotes_listing_signature = new
-    return app.mlnotes_listing_changed
+        env.mlnotes_listing_signature = new = signature_of_build(app)
+        return old is not None and old != new
+
+    return per_build(app, "listing_changed", compare)
 
 
 # -- archive pages and feeds: render each excerpt once, skip when unchanged -------
@@ -255,7 +261,7 @@ def save_excerpts(app, exc) -> None:
 
 
 def _pages_state(app) -> str:
-    return hashlib.sha256(json.dumps(listing_signature(app.env), ensure_ascii=False,
+    return hashlib.sha256(json.dumps(signature_of_build(app), ensure_ascii=False,
                                      default=str).encode()).hexdigest()
 
 
@@ -287,8 +293,15 @@ def changed_posts(app) -> set[str] | None:
     the listing and each entry; a template newer than the marker, or a changed
     configuration, also means "all of them".  Computed once per build.
     """
-    if "_mlnotes_changed_posts" in app.__dict__:
-        return app._mlnotes_changed_posts
+    return _changes(app)[0]
+
+
+def _changes(app) -> tuple[set[str] | None, dict[str, str]]:
+    """:func:`changed_posts`, and the entries the marker is to record (empty: all anew)."""
+    return per_build(app, "changed_posts", lambda: _compare_entries(app))
+
+
+def _compare_entries(app) -> tuple[set[str] | None, dict[str, str]]:
     from sphinx.environment import CONFIG_OK
 
     marker = Path(app.outdir, MARKER)
@@ -302,21 +315,17 @@ def changed_posts(app) -> set[str] | None:
     except (OSError, ValueError, KeyError):
         current = False
     if not current or listing_changed(app, app.env):
-        changed, app._mlnotes_entries = None, {}
-    else:
-        posts = set(getattr(app.env, "mlnotes_posts", {}))
-        read = getattr(app, "mlnotes_read_docs", set()) & posts
-        fresh = {doc: entry_fingerprint(app.env, doc) for doc in read}
-        changed = {doc for doc in read if fresh[doc] != entries.get(doc)}
-        relinked = app.__dict__.get("_mlnotes_relinked_posts", set()) & posts
-        if relinked:  # their excerpts link to a page read again: did its title change?
-            from mlnotes_linkgraph import link_texts
+        return None, {}
+    posts = set(getattr(app.env, "mlnotes_posts", {}))
+    read = getattr(app, "mlnotes_read_docs", set()) & posts
+    fresh = {doc: entry_fingerprint(app.env, doc) for doc in read}
+    changed = {doc for doc in read if fresh[doc] != entries.get(doc)}
+    relinked = app.__dict__.get("_mlnotes_relinked_posts", set()) & posts
+    if relinked:  # their excerpts link to a page read again: did its title change?
+        from mlnotes_linkgraph import link_texts
 
-            changed |= relinked & set(link_texts(app, app.env))
-        app._mlnotes_entries = {doc: entry for doc, entry in {**entries, **fresh}.items()
-                                if doc in posts}
-    app._mlnotes_changed_posts = changed
-    return changed
+        changed |= relinked & set(link_texts(app, app.env))
+    return changed, {doc: entry for doc, entry in {**entries, **fresh}.items() if doc in posts}
 
 
 def posts_changed(app, env) -> bool:
@@ -330,7 +339,7 @@ def lists_changed(posts, changed: set[str] | None) -> bool:
 
 def write_marker(app, exc) -> None:
     if exc is None and app.builder.format == "html":
-        entries = getattr(app, "_mlnotes_entries", None) or \
+        entries = _changes(app)[1] or \
             {doc: entry_fingerprint(app.env, doc) for doc in getattr(app.env, "mlnotes_posts", {})}
         Path(app.outdir, MARKER).write_text(json.dumps({"state": _pages_state(app), "entries": entries},
                                                        sort_keys=True))
@@ -448,12 +457,12 @@ def catalog_counts(app, pagename, templatename, context, doctree) -> None:
     """The catalog pages' overview and the sidebar's most used tags."""
     from ablog.blog import Blog
 
-    cached = getattr(app, "_mlnotes_top_tags", None)
-    if cached is None or cached[0] is not app.env:
+    def top_tags():
         tags = [coll for coll in Blog(app).tags if len(coll)]
         top = sorted(tags, key=lambda coll: (-len(coll), str(coll)))[:app.config.sidebar_tags_max]
-        cached = app._mlnotes_top_tags = (app.env, sorted(top, key=str), len(tags))
-    context["mlnotes_top_tags"], context["mlnotes_tag_total"] = cached[1], cached[2]
+        return sorted(top, key=str), len(tags)
+
+    context["mlnotes_top_tags"], context["mlnotes_tag_total"] = per_build(app, "top_tags", top_tags)
     if templatename == "ablog/catalog.html":
         collections = [c for c in context["catalog"] if len(c)]
         context["catalog_counts"] = sorted(((len(c), c) for c in collections),
