@@ -38,7 +38,7 @@ def _series_of_build(app) -> dict[str, list[tuple[int, str]]]:
 
 def check_parts(app, env) -> None:
     """Every series is numbered 1..n with no gap and no repeated part."""
-    for name, parts in series_posts(env).items():
+    for name, parts in _series_of_build(app).items():
         seen: dict[int, str] = {}
         for part, docname in parts:
             line = env.mlnotes_posts[docname]["lines"].get("series", 1)
@@ -85,7 +85,7 @@ def visible_parts(total: int, here: int, radius: int = 3) -> list[int | None]:
 
 def views(app, env) -> dict[str, tuple]:
     result = {}
-    for name, parts in series_posts(env).items():
+    for name, parts in _series_of_build(app).items():
         listing = tuple((part, doc, title(env, doc)) for part, doc in parts)
         for _, doc in parts:
             result[doc] = (app.config.blog_series.get(name, name), listing)
