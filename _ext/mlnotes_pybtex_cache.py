@@ -79,6 +79,7 @@ def _cache_path(app) -> Path:
     return Path(app.doctreedir, CACHE_FILE)
 
 
+@functools.cache
 def _version() -> str:
     return importlib.metadata.version("pybtex")
 
