@@ -58,17 +58,22 @@ def _part(title: str) -> nodes.raw:
     return nodes.raw("", f"\\part{{{title}}}\n", format="latex")
 
 
-def published_posts(app) -> list[tuple[str, dict]]:
-    """(docname, metadata) of every post that will be built, from front matter."""
+def front_matter(app, docname: str) -> dict | None:
+    """A post's metadata read from its file now (None when it cannot be read)."""
     from mlnotes_frontmatter import parse_post
 
-    env, config = app.env, app.config
+    config = app.config
+    text = Path(app.env.doc2path(docname)).read_text(encoding="utf-8")
+    meta, errors = parse_post(text, categories=config.blog_categories, authors=config.blog_authors)
+    return None if any(e.fatal for e in errors) else meta
+
+
+def published_posts(app) -> list[tuple[str, dict]]:
+    """(docname, metadata) of every post that will be built, from front matter."""
     posts = []
-    for docname in sorted(set(config.matched_blog_posts) & env.found_docs):
-        text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
-        meta, errors = parse_post(text, categories=config.blog_categories,
-                                  authors=config.blog_authors)
-        if not any(e.fatal for e in errors):
+    for docname in sorted(set(app.config.matched_blog_posts) & app.env.found_docs):
+        meta = front_matter(app, docname)
+        if meta is not None:
             posts.append((docname, meta))
     return posts
 
@@ -110,17 +115,13 @@ def book_outdated(app, env, added, changed, removed) -> list[str]:
     """Re-read the book's root documents when a page comes or goes, or a post's place
     in the book (its category, its date) changes; an edit to a post's text leaves
     the table of contents as it was."""
-    from mlnotes_frontmatter import parse_post
-
     roots = sorted({entry[0] for entry in app.config.latex_documents} & env.found_docs)
     if set(added) | set(removed):
         return roots
-    config, known = app.config, getattr(env, "mlnotes_posts", {})
-    for docname in sorted(set(changed) & set(config.matched_blog_posts)):
-        text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
-        meta, errors = parse_post(text, categories=config.blog_categories, authors=config.blog_authors)
-        old = known.get(docname)
-        if any(e.fatal for e in errors) or old is None or \
+    known = getattr(env, "mlnotes_posts", {})
+    for docname in sorted(set(changed) & set(app.config.matched_blog_posts)):
+        meta, old = front_matter(app, docname), known.get(docname)
+        if meta is None or old is None or \
                 (meta.get("category"), meta.get("date")) != (old.get("category"), old.get("date")):
             return roots
     return []
