@@ -7,6 +7,9 @@ VENV        := .venv
 VPY         := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 BUILDDIR    := _build
+# The pickled environment and doctrees stay out of _build/html, the directory
+# that is published (Sphinx would otherwise put them in _build/html/.doctrees).
+DOCTREES    := $(BUILDDIR)/doctrees
 # Strict: every warning is an error, every reference must resolve, and we
 # keep going so that one run reports all problems at once.
 STRICT      := -W --keep-going -n
@@ -46,17 +49,17 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 
 html: $(STAMP)  ## Build the site into _build/html (strict)
 	@$(NEED_DOT)
-	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
+	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 
 test: lint  ## Lint, build strictly, run the whole test suite
 	@$(NEED_DOT)
-	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
-	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest $(PYTEST_ARGS)
+	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
+	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest $(PYTEST_ARGS)
 
 test-browser: $(STAMP)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
 	@$(NEED_DOT)
-	$(SPHINXBUILD) -b html $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
-	MLNOTES_BUILT_HTML=$(BUILDDIR)/html $(VPY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
+	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
+	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
 
 # (locales/ is skipped: the .po catalog is not reST and sphinx-lint misreads it)
 lint: $(STAMP)  ## Ruff and sphinx-lint only
@@ -65,7 +68,7 @@ lint: $(STAMP)  ## Ruff and sphinx-lint only
 
 serve: $(STAMP)  ## Live preview with sphinx-autobuild (drafts shown)
 	@$(NEED_DOT)
-	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html . $(BUILDDIR)/serve \
+	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve \
 	  --watch mlnotes --watch _ext --ignore '$(BUILDDIR)/*'
 
 new-post: $(STAMP)  ## Write posts/<slug>.md: make new-post TITLE="..." CATEGORY="..." [SLUG=...]

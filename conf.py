@@ -37,6 +37,7 @@ extensions = [
     "sphinx_sitemap",
     "sphinxext.opengraph",
     # This site's own extensions (see _ext/README.md).
+    "mlnotes_doctree_leak",  # doctrees pickled without the environment (MyST eval-rst)
     "mlnotes_frontmatter",
     "mlnotes_blog",
     "mlnotes_frontpage",

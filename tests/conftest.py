@@ -42,8 +42,8 @@ def site_html(tmp_path_factory) -> Path:
         return path
     out = tmp_path_factory.mktemp("site") / "html"
     subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
-         str(ROOT), str(out)],
+        [sys.executable, "-m", "sphinx", "-b", "html", "-d", str(out.parent / "doctrees"),
+         "-W", "--keep-going", "-n", "-q", str(ROOT), str(out)],
         check=True, cwd=ROOT)
     return out
 
@@ -71,7 +71,7 @@ def build(srcdir: Path, outdir: Path | None = None, *, buildername: str = "html"
     Returns ``(app, read_docnames, warnings_text)``; ``app.written`` lists the
     documents whose pages were written.  Each call is a new Sphinx
     application, as each run of ``sphinx-build`` is, sharing the pickled
-    environment in ``outdir/.doctrees``.
+    environment in ``outdir/doctrees``.
     """
     from sphinx.testing.util import SphinxTestApp
 

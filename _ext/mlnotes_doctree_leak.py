@@ -1,0 +1,57 @@
+"""Doctrees that do not carry a copy of the build environment.
+
+MyST-Parser renders an ``{eval-rst}`` block by parsing it into a scratch
+``document`` (``DocutilsRenderer.render_restructuredtext``, myst-parser 5.2.0)
+whose ``settings`` are the page's own, ``settings.env`` included, and then
+moves the scratch document's top-level children into the page.  Moving re-homes
+only those children (``Element.setup_child``); a node deeper down keeps its
+``_document`` pointing at the scratch document whenever a directive set it
+explicitly, as Sphinx's ``only`` directive does for its node and everything
+parsed into it (and matplotlib's ``plot`` directive writes its figures inside
+``.. only:: html``).  Sphinx strips ``settings.env`` only from the page's own
+document before pickling it (``Builder.write_doctree``), so every doctree with
+such a block pickled the whole ``BuildEnvironment``: 3.4 MB per post here,
+growing with the site, which made every step that loads doctrees O(N^2).
+
+The fix is made where the tree is finished and before it is pickled: on
+``doctree-read`` every node that names a document other than the page's is
+pointed back at the page (docutils resolves ``node.document`` through the
+parent when ``_document`` is unset, so this is what a freshly parsed tree
+looks like).  ``tests/test_doctree_leak.py`` proves that no pickled doctree
+of the site reaches an environment, an application or a second document, and
+checks that the upstream bug is still there (when a MyST release fixes it, that
+test fails and says this module can go).  The minimal reproduction is in the
+README ("Doctrees and the eval-rst leak").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from docutils import nodes
+    from sphinx.application import Sphinx
+
+# Written against myst-parser 5.2.0, docutils 0.22.4 and Sphinx 9.0.4.
+UPSTREAM = "myst-parser DocutilsRenderer.render_restructuredtext (eval-rst), 5.2.0"
+
+
+def rehome_nodes(doctree: nodes.document) -> int:
+    """Point every node that names another ``document`` at *doctree*; return how many."""
+    moved = 0
+    for node in doctree.findall():
+        owner = getattr(node, "_document", None)
+        if owner is not None and owner is not doctree:
+            node._document = doctree
+            moved += 1
+    return moved
+
+
+def _on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    rehome_nodes(doctree)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    # Late (priority 900): after every other doctree-read handler, which may add nodes.
+    app.connect("doctree-read", _on_doctree_read, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
