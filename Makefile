@@ -26,7 +26,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: help venv html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax vendor-axe inventories
+.PHONY: icons help venv html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax vendor-axe inventories
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -83,6 +83,9 @@ latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
 
 bench: $(STAMP)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 10 min)
 	$(VPY) tools/bench.py $(BENCH_ARGS)
+
+icons: html  ## Regenerate _static/mlnotes-icons.css (the icons the pages draw) after a theme upgrade
+	$(VPY) tools/icons.py $(BUILDDIR)/html
 
 tex-packages:  ## Print the Debian/Ubuntu packages that `make latexpdf` needs
 	@echo $(TEX_PACKAGES)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import http.server
+import io
 import os
 import shutil
 import threading
+import tomllib
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -223,12 +226,27 @@ PAGES = ["index.html", "search.html", "api/diffusion.html", *HEAVY_POSTS]
 def test_icons_fonts_and_math_load(browser, server, path):
     visit = Visit(browser, server, path).settle()
     page = visit.page
-    # The theme's FontAwesome icons: its script replaces every <i class="fa-..."> by an SVG.
-    icons = page.evaluate("""() => ({
-        svg: document.querySelectorAll('svg.svg-inline--fa').length,
-        left: [...document.querySelectorAll('i[class*="fa-"]')].map(e => e.className),
-    })""")
-    assert icons["svg"] > 5 and icons["left"] == [], icons
+    # The theme's Font Awesome icons, drawn with the subset font (tools/icons.py): every
+    # visible icon shows a glyph of that font, and neither Font Awesome's script nor the
+    # theme's full font is loaded.
+    icons = page.evaluate("""() => {
+        const shown = [...document.querySelectorAll('i[class*="fa-"]')]
+            .filter(e => e.getClientRects().length);
+        return {
+            shown: shown.length,
+            blank: shown.filter(e => {
+                const before = getComputedStyle(e, '::before');
+                return !before.content || before.content === 'none' || before.content === 'normal'
+                    || !before.fontFamily.includes('Font Awesome');
+            }).map(e => e.className),
+            loaded: document.fonts.check('16px "Font Awesome 7 Free"'),
+            requested: performance.getEntriesByType('resource').map(r => r.name)
+                .filter(n => /fontawesome|fa-solid-900/.test(n)),
+        };
+    }""")
+    assert icons["shown"] >= 3 and icons["blank"] == [] and icons["requested"] == [], icons
+    assert "Font Awesome 7 Free" in {f for f, status in page.evaluate(
+        "() => [...document.fonts].map(f => [f.family.replace(/\"/g, ''), f.status])") if status == "loaded"}
     # Every font face a page used has loaded (none is stuck in "error").
     fonts = page.evaluate("() => [...document.fonts].map(f => [f.family, f.status])")
     assert [f for f in fonts if f[1] == "error"] == []
@@ -459,31 +477,144 @@ def test_accessibility(browser, server, path):
     visit.page.close()
 
 
-# -- page weight: what a reader downloads ------------------------------------------------
+# -- page budgets: bytes, requests and paint times of a first visit ------------------------
 
-# Bytes (uncompressed, as served) of the HTML, CSS, JS, fonts and images a fresh
-# browser loads.  Budget = about 1.5 x the value measured when the test was written:
-# a page may grow, but not double unnoticed.  See the README's table.
-WEIGHT_BUDGET = {
-    "index.html": 3_750_000,       # measured 2_501_604 bytes
-    "posts/ddim.html": 6_000_000,  # measured 3_961_860 bytes
-}
+BUDGETS = tomllib.loads((Path(__file__).resolve().parent / "page_budgets.toml").read_text(encoding="utf-8"))
+# Served compressed, as Read the Docs serves them (images and fonts are compressed already).
+GZIP_TYPES = (".html", ".css", ".js", ".json", ".svg", ".xml", ".txt")
 
 
-def page_weight(visit) -> int:
-    return visit.page.evaluate("""() => performance.getEntriesByType('navigation')
-        .concat(performance.getEntriesByType('resource'))
-        .reduce((sum, e) => sum + e.decodedBodySize, 0)""")
+class _GzipHandler(_QuietHandler):
+    """Serves text files gzip-compressed to a client that accepts it, as a real host does."""
+
+    _cache: dict[str, bytes] = {}
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts and path.suffix in GZIP_TYPES and path.is_file()):
+            return super().send_head()
+        body = self._cache.get(str(path))
+        if body is None:
+            body = self._cache[str(path)] = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
-@pytest.mark.parametrize("path", sorted(WEIGHT_BUDGET))
-def test_page_weight_budget(browser, server, path):
-    visit = Visit(browser, server, path).settle()
-    weight = page_weight(visit)
-    print(f"{path}: {weight} bytes")
-    assert 0 < weight <= WEIGHT_BUDGET[path]
-    visit.assert_clean()
-    visit.page.close()
+@pytest.fixture(scope="module")
+def gzip_server(site_html):
+    handler = functools.partial(_GzipHandler, directory=str(site_html))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    thread.join()
+
+
+def _page_types(site_html: Path) -> dict[str, str]:
+    """One page of each type, picked from the built site by counting, not by name."""
+    formulas = {doc: (site_html / f"{doc}.html").read_text(encoding="utf-8").count('class="math')
+                for doc in POSTS if (site_html / f"{doc}.html").is_file()}
+    least_math = min(formulas, key=lambda doc: (formulas[doc], doc))
+    most_math = max(formulas, key=lambda doc: (formulas[doc], doc))
+    tags = sorted((site_html / "blog" / "tag").glob("*.html"),
+                  key=lambda p: (-p.read_text(encoding="utf-8").count("mlnotes-post-card"), p.name))
+    return {
+        "front": "index.html",
+        "post_least_math": f"{least_math}.html",
+        "post_most_math": f"{most_math}.html",
+        "tag": tags[0].relative_to(site_html).as_posix(),
+        "search": "search.html?q=" + quote("扩散模型"),
+    }
+
+
+# Paint timings, read once the page has settled: first contentful paint, the last
+# largest-contentful-paint candidate, and the layout shifts not caused by input.
+METRICS_JS = """async () => {
+    const entries = type => new Promise(done => {
+        new PerformanceObserver(list => done(list.getEntries()))
+            .observe({type, buffered: true});
+        setTimeout(() => done([]), 1000);
+    });
+    const lcp = await entries('largest-contentful-paint');
+    const shifts = await entries('layout-shift');
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    const loaded = performance.getEntriesByType('navigation')
+        .concat(performance.getEntriesByType('resource'));
+    return {
+        fcp_ms: fcp ? fcp.startTime : null,
+        lcp_ms: lcp.length ? lcp[lcp.length - 1].startTime : null,
+        cls: shifts.filter(s => !s.hadRecentInput).reduce((sum, s) => sum + s.value, 0),
+        gzip_kb: loaded.reduce((sum, e) => sum + e.encodedBodySize, 0) / 1000,
+        requests: loaded.length,
+        files: loaded.map(e => [e.name.replace(location.origin, ''), e.encodedBodySize]),
+    };
+}"""
+
+
+def measure_first_visit(browser, url: str, *, viewport=PHONE) -> dict:
+    """Load *url* in a fresh context (empty cache) over the emulated network; return its metrics."""
+    net = BUDGETS["network"]
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False,
+        "latency": net["latency_ms"],
+        "downloadThroughput": net["download_kbit_s"] * 1000 / 8,
+        "uploadThroughput": net["upload_kbit_s"] * 1000 / 8,
+    })
+    host = urlsplit(url).netloc
+    external = []
+
+    def route(r):
+        if urlsplit(r.request.url).netloc == host:
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(url, wait_until="load", timeout=120_000)
+    page.evaluate("""async () => {
+        if (window.MathJax && MathJax.startup && MathJax.startup.promise)
+            await MathJax.startup.promise;
+        await document.fonts.ready;
+    }""")
+    if "search.html" in url:
+        page.wait_for_selector("#search-results ul.search li", timeout=60_000)
+    metrics = page.evaluate(METRICS_JS)
+    context.close()
+    assert external == [], "requests to other hosts"
+    return metrics
+
+
+def over_budget(kind: str, metrics: dict) -> list[str]:
+    budget = BUDGETS["pages"][kind]
+    return [f"{key} {metrics[key]:.4g} > {budget['max_' + key]}"
+            for key in ("gzip_kb", "requests", "fcp_ms", "lcp_ms", "cls")
+            if metrics[key] is None or metrics[key] > budget["max_" + key]]
+
+
+@pytest.mark.parametrize("kind", sorted(BUDGETS["pages"]))
+def test_page_budget(browser, gzip_server, site_html, kind):
+    path = _page_types(site_html)[kind]
+    metrics = measure_first_visit(browser, f"{gzip_server}/{path}")
+    goals = {key[5:]: value for key, value in BUDGETS["pages"][kind].items() if key.startswith("goal_")}
+    print(f"\n{kind} ({path}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "files"))
+    missed = [f"{k} {metrics[k]:.4g} > {v}" for k, v in goals.items() if metrics[k] > v]
+    print("  goals not met yet: " + ", ".join(missed) if missed else "  all goals met")
+    for name, size in sorted(metrics["files"], key=lambda f: -f[1])[:8]:
+        print(f"  {size / 1000:8.1f} kB  {name}")
+    assert over_budget(kind, metrics) == []
 
 
 def test_boxes_keep_their_padding(browser, server):

@@ -1,0 +1,94 @@
+"""Icons without Font Awesome's 1.56 MB script (``tools/icons.py``, ``_templates/layout.html``).
+
+The pages keep the theme's ``<i class="fa-...">`` elements and its Font Awesome CSS; the
+glyphs come from a subset of the theme's own solid font, inlined in
+``_static/mlnotes-icons.css``.  These tests fail when a page draws an icon the subset
+lacks (run ``make icons``), when the theme's font or the template blocks we rewrite change
+(re-check ``_templates/layout.html``), and when a page loads the script or the search index.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import icons
+import pytest
+from bs4 import BeautifulSoup
+from conftest import ROOT
+
+STYLESHEET = ROOT / "_static" / "mlnotes-icons.css"
+THEME_LAYOUT = icons.theme_static().parent / "layout.html"
+# The blocks of pydata-sphinx-theme's layout.html that _templates/layout.html rewrites,
+# fingerprinted as written against pydata-sphinx-theme 0.20.0.
+REWRITTEN_BLOCKS = {
+    "css": "1436267ac153f48c",
+    "extrahead": "e607f7742f3bd264",
+}
+
+
+def subset_cmap() -> set[int]:
+    from fontTools.ttLib import TTFont
+
+    data = re.search(r"base64,([A-Za-z0-9+/=]+)", STYLESHEET.read_text(encoding="utf-8"))[1]
+    return set(TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap())
+
+
+def block_source(name: str) -> str:
+    text = THEME_LAYOUT.read_text(encoding="utf-8")
+    return re.search(r"\{%-?\s*block " + name + r"\s*%\}(.*?)\{%-?\s*endblock", text, re.S)[1]
+
+
+@pytest.mark.parametrize("name", sorted(REWRITTEN_BLOCKS))
+def test_rewritten_theme_blocks_unchanged_upstream(name):
+    digest = hashlib.sha256(block_source(name).encode()).hexdigest()[:16]
+    assert digest == REWRITTEN_BLOCKS[name], (
+        f"pydata-sphinx-theme changed the {name!r} block of layout.html: re-check "
+        "_templates/layout.html against it, then update REWRITTEN_BLOCKS")
+
+
+def test_subset_has_every_icon_the_theme_scripts_add():
+    table = icons.codepoints((icons.theme_static() / "styles" / "pydata-sphinx-theme.css")
+                             .read_text(encoding="utf-8"))
+    have = subset_cmap()
+    added = set()
+    for script in (icons.theme_static() / "scripts").glob("*.js"):
+        if script.name != "fontawesome.js":
+            added |= set(re.findall(r'classList="[^"]*?(fa-[a-z0-9-]+)"', script.read_text()))
+    missing = sorted(n for n in icons.icons_in(" ".join(added)) if table[n] not in have)
+    assert not missing, f"icons the theme's scripts draw are not in the subset: {missing}; run make icons"
+
+
+@pytest.mark.slow
+def test_every_icon_drawn_is_in_the_subset(site_html):
+    table = icons.codepoints((icons.theme_static() / "styles" / "pydata-sphinx-theme.css")
+                             .read_text(encoding="utf-8"))
+    have = subset_cmap()
+    drawn = icons.icons_drawn(site_html)
+    assert {"fa-bars", "fa-magnifying-glass", "fa-moon", "fa-sun"} <= drawn
+    unknown = sorted(n for n in drawn if n not in table)
+    missing = sorted(n for n in drawn if n in table and table[n] not in have)
+    assert not unknown, f"not icons of the theme's Font Awesome: {unknown}"
+    assert not missing, f"icons drawn but not in _static/mlnotes-icons.css: {missing}; run make icons"
+
+
+def _assets(page: Path) -> list[str]:
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    return ([s["src"] for s in soup.find_all("script", src=True)]
+            + [link["href"] for link in soup.find_all("link", href=True)])
+
+
+@pytest.mark.slow
+def test_pages_load_neither_the_icon_script_nor_the_search_index(site_html):
+    pages = [p for p in site_html.rglob("*.html")
+             if p.name != "search.html" and p.relative_to(site_html).parts[0] != "_static"]
+    assert len(pages) > 20
+    for page in pages:
+        loaded = [a for a in _assets(page) if re.search(r"fontawesome|searchindex\.js|searchtools\.js", a)]
+        assert not loaded, (page.relative_to(site_html).as_posix(), loaded)
+    # the search page still has what it needs
+    search = _assets(site_html / "search.html")
+    assert any("searchindex.js" in a for a in search) and any("searchtools.js" in a for a in search)
