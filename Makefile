@@ -6,6 +6,9 @@ PYTHON      ?= python3
 VENV        := .venv
 VPY         := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
+# MathJax, which draws the formulas at build time, runs under Node.js (package.json).
+NODE_STAMP  := node_modules/.installed
+SITE_ENV    := $(STAMP) $(NODE_STAMP)
 BUILDDIR    := _build
 # The pickled environment and doctrees stay out of _build/html, the directory
 # that is published (Sphinx would otherwise put them in _build/html/.doctrees).
@@ -17,6 +20,9 @@ SPHINXBUILD := $(VPY) -m sphinx
 SPHINXOPTS  ?=
 TITLE       ?=
 CATEGORY    ?=
+NEED_NODE   := command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+  echo "The site needs Node.js and npm: MathJax draws the formulas at build time. On Debian/Ubuntu:"; \
+  echo "  sudo apt-get install -y nodejs npm"; exit 1; }
 # The concept graph is drawn by Graphviz's dot, a system package.
 NEED_DOT    := command -v dot >/dev/null 2>&1 || { \
   echo "The site needs Graphviz (dot) to draw the concept graph. On Debian/Ubuntu:"; \
@@ -26,13 +32,13 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: icons help venv html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-mathjax vendor-axe inventories
+.PHONY: icons help venv html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-axe inventories
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 
-venv: $(STAMP)  ## Create .venv from requirements-test.txt (only if missing or stale)
+venv: $(SITE_ENV)  ## Create .venv from requirements-test.txt and node_modules from package-lock.json (only if missing or stale)
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
@@ -47,16 +53,21 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-html: $(STAMP)  ## Build the site into _build/html (strict)
+$(NODE_STAMP): package.json package-lock.json
+	@$(NEED_NODE)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+html: $(SITE_ENV)  ## Build the site into _build/html (strict)
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 
-test: lint  ## Lint, build strictly, run the whole test suite
+test: lint $(NODE_STAMP)  ## Lint, build strictly, run the whole test suite
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest $(PYTEST_ARGS)
 
-test-browser: $(STAMP)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
+test-browser: $(SITE_ENV)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
@@ -66,7 +77,7 @@ lint: $(STAMP)  ## Ruff and sphinx-lint only
 	$(VPY) -m ruff check .
 	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots --ignore locales .
 
-serve: $(STAMP)  ## Live preview with sphinx-autobuild (drafts shown)
+serve: $(SITE_ENV)  ## Live preview with sphinx-autobuild (drafts shown)
 	@$(NEED_DOT)
 	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve \
 	  --watch mlnotes --watch _ext --ignore '$(BUILDDIR)/*'
@@ -81,7 +92,7 @@ latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -M latexpdf . $(BUILDDIR) $(STRICT) $(SPHINXOPTS)
 
-bench: $(STAMP)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 10 min)
+bench: $(SITE_ENV)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 10 min)
 	$(VPY) tools/bench.py $(BENCH_ARGS)
 
 icons: html  ## Regenerate _static/mlnotes-icons.css (the icons the pages draw) after a theme upgrade
@@ -89,13 +100,6 @@ icons: html  ## Regenerate _static/mlnotes-icons.css (the icons the pages draw) 
 
 tex-packages:  ## Print the Debian/Ubuntu packages that `make latexpdf` needs
 	@echo $(TEX_PACKAGES)
-
-vendor-mathjax:  ## Refresh the bundled MathJax 3 from npm (needs network)
-	rm -rf $(BUILDDIR)/mathjax && mkdir -p $(BUILDDIR)/mathjax
-	cd $(BUILDDIR)/mathjax && npm pack mathjax@3.2.2 && tar xzf mathjax-3.2.2.tgz
-	rm -rf _static/mathjax && mkdir -p _static/mathjax/output/chtml/fonts
-	cp $(BUILDDIR)/mathjax/package/es5/tex-chtml.js $(BUILDDIR)/mathjax/package/LICENSE _static/mathjax/
-	cp -r $(BUILDDIR)/mathjax/package/es5/output/chtml/fonts/woff-v2 _static/mathjax/output/chtml/fonts/
 
 # numpy.inv and torch.inv: the official inventories when the network is there
 # (plus the alias entries the type hints need), else generated from the installed
@@ -125,5 +129,5 @@ vendor-axe:  ## Refresh the vendored axe-core (accessibility tests) from npm (ne
 clean:  ## Remove build output
 	rm -rf $(BUILDDIR)
 
-clean-venv:  ## Remove the virtual environment
-	rm -rf $(VENV)
+clean-venv:  ## Remove the virtual environment and node_modules
+	rm -rf $(VENV) node_modules

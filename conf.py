@@ -31,12 +31,13 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.intersphinx",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "mlnotes_matplotlib",  # the plot directive; matplotlib imported only when a page has a plot
     "sphinx_sitemap",
     "sphinxext.opengraph",
     # This site's own extensions (see _ext/README.md).
+    "mlnotes_mathsvg",  # formulas drawn as SVG at build time (MathJax under Node.js)
+    "mlnotes_images",  # figures load lazily, with their width and height
     "mlnotes_doctree_leak",  # doctrees pickled without the environment (MyST eval-rst)
     "mlnotes_frontmatter",
     "mlnotes_blog",
@@ -56,7 +57,7 @@ extensions = [
     "mlnotes_buildspeed",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", ".venv", "README.md", "tests", "_ext", "tools", "**/README.md"]
+exclude_patterns = ["_build", ".venv", "node_modules", "README.md", "tests", "_ext", "tools", "**/README.md"]
 # Posts and concepts are Markdown; index and API pages are reST.
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 # Warnings we do not want to be silenced by accident: keep this list empty.
@@ -227,15 +228,12 @@ ogp_social_cards = {"enable": False}
 # SVG keeps the Chinese labels sharp and the nodes clickable.
 graphviz_output_format = "svg"
 
-# -- Math (offline) ----------------------------------------------------------
+# -- Math ----------------------------------------------------------------------
 
-# MathJax 3 is bundled in _static/mathjax (see `make vendor-mathjax`): pages
-# load nothing from other hosts.
-mathjax_path = "mathjax/tex-chtml.js"
-mathjax3_config = {
-    "tex": {"tags": "ams"},
-    "options": {"enableMenu": False},
-}
+# Formulas are drawn at build time by MathJax 3.2.2 under Node.js (package.json; `make
+# html` runs `npm ci`), so pages carry SVG and load no math script or font
+# (_ext/mlnotes_mathsvg.py; README, "Page weight and speed").
+html_math_renderer = "mlnotes_svg"
 
 # -- PDF book (LaTeX) ----------------------------------------------------------
 

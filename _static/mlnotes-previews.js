@@ -5,8 +5,8 @@
  * equation; a link to an API entry shows its signature and summary.  The preview
  * is read from the target page itself, fetched from the same server, so it is
  * always as current as the page and needs no data generated at build time and
- * no network.  Math in a preview is typeset with the site's bundled MathJax,
- * loaded on demand on pages that have none of their own.  Escape closes it.
+ * no network.  Math is SVG drawn at build time: a preview brings along the glyphs
+ * its formulas use from the page it came from.  Escape closes it.
  */
 (function () {
   "use strict";
@@ -36,7 +36,7 @@
 
   // Resolve relative links and images of a fragment taken from another page.
   function rebase(node, base) {
-    node.querySelectorAll("[href]").forEach((el) => {
+    node.querySelectorAll("[href]:not(use)").forEach((el) => {
       el.setAttribute("href", new URL(el.getAttribute("href"), base).href);
     });
     node.querySelectorAll("[src]").forEach((el) => {
@@ -86,29 +86,27 @@
     return parts;
   }
 
-  function typeset(node) {
-    if (!node.querySelector(".math")) return;
-    if (window.MathJax && window.MathJax.typesetPromise) {
-      window.MathJax.typesetPromise([node]).catch(() => {});
-      return;
-    }
-    if (!window.MathJax) {
-      window.MathJax = {
-        tex: { tags: "ams" },
-        options: { enableMenu: false },
-        startup: {
-          typeset: false,
-          ready: () => {
-            window.MathJax.startup.defaultReady();
-            window.MathJax.startup.promise.then(() => tip && window.MathJax.typesetPromise([tip]));
-          },
-        },
-      };
-      const script = document.createElement("script");
-      script.src = contentRoot() + "_static/mathjax/tex-chtml.js";
-      script.async = true;
-      document.head.appendChild(script);
-    }
+  // Formulas are SVG drawn at build time; their glyphs are defined once per page
+  // (<svg class="mlnotes-math-glyphs">).  A formula taken from another page may use glyphs
+  // this page does not define: copy their definitions from the page it came from.
+  function addGlyphs(node, doc) {
+    if (doc === document) return;
+    let defs = document.querySelector("svg.mlnotes-math-glyphs defs");
+    node.querySelectorAll("use").forEach((use) => {
+      const ref = (use.getAttribute("href") || use.getAttribute("xlink:href") || "").slice(1);
+      if (!ref || document.getElementById(ref)) return;
+      const glyph = doc.getElementById(ref);
+      if (!glyph) return;
+      if (!defs) {
+        const holder = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+        holder.setAttribute("class", "mlnotes-math-glyphs");
+        holder.setAttribute("aria-hidden", "true");
+        holder.style.display = "none";
+        defs = holder.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "defs"));
+        document.body.appendChild(holder);
+      }
+      defs.appendChild(document.importNode(glyph, true));
+    });
   }
 
   function place(link) {
@@ -151,7 +149,7 @@
       document.body.appendChild(tip);
       link.setAttribute("aria-describedby", tip.id);
       place(link);
-      typeset(tip);
+      addGlyphs(tip, doc);
     }).catch(() => {}); // a page that cannot be fetched (file://) simply has no preview
   }
 

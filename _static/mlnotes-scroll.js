@@ -13,8 +13,7 @@
     });
   }
   function start() {
-    var ready = window.MathJax && MathJax.startup && MathJax.startup.promise;
-    (ready || Promise.resolve()).then(tabStops);
+    tabStops();
     window.addEventListener("resize", tabStops);
   }
   if (document.readyState === "loading") {

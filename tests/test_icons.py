@@ -30,11 +30,24 @@ REWRITTEN_BLOCKS = {
 }
 
 
-def subset_cmap() -> set[int]:
+def subset_cmaps() -> dict[str, set[int]]:
+    """Family ("Font Awesome 7 Free") -> the code points of its subset in the stylesheet."""
     from fontTools.ttLib import TTFont
 
-    data = re.search(r"base64,([A-Za-z0-9+/=]+)", STYLESHEET.read_text(encoding="utf-8"))[1]
-    return set(TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap())
+    faces = re.findall(r'font-family:"([^"]+)".*?base64,([A-Za-z0-9+/=]+)',
+                       STYLESHEET.read_text(encoding="utf-8"))
+    return {family: set(TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap()) for family, data in faces}
+
+
+def missing_from_subsets(points: set[int]) -> list[str]:
+    """Code points not in the subset of the theme font that has them."""
+    have = subset_cmaps()
+    return [f"U+{point:04X}" for kind, pts in icons.split_by_font(points).items()
+            for point in sorted(pts) if point not in have.get(icons.FONTS[kind][1], set())]
+
+
+def theme_css() -> str:
+    return (icons.theme_static() / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
 
 
 def block_source(name: str) -> str:
@@ -50,28 +63,26 @@ def test_rewritten_theme_blocks_unchanged_upstream(name):
         "_templates/layout.html against it, then update REWRITTEN_BLOCKS")
 
 
-def test_subset_has_every_icon_the_theme_scripts_add():
-    table = icons.codepoints((icons.theme_static() / "styles" / "pydata-sphinx-theme.css")
-                             .read_text(encoding="utf-8"))
-    have = subset_cmap()
+def test_subset_has_every_icon_the_theme_scripts_and_css_draw():
+    table = icons.codepoints(theme_css())
     added = set()
     for script in (icons.theme_static() / "scripts").glob("*.js"):
         if script.name != "fontawesome.js":
             added |= set(re.findall(r'classList="[^"]*?(fa-[a-z0-9-]+)"', script.read_text()))
-    missing = sorted(n for n in icons.icons_in(" ".join(added)) if table[n] not in have)
-    assert not missing, f"icons the theme's scripts draw are not in the subset: {missing}; run make icons"
+    points = {table[n] for n in icons.icons_in(" ".join(added))} | icons.css_drawn(theme_css())
+    # the admonition icons and the GitHub mark are among what the CSS draws
+    assert {0xF05A, 0xF071, 0xF09B} <= icons.css_drawn(theme_css())
+    assert missing_from_subsets(points) == [], "run make icons"
 
 
 @pytest.mark.slow
 def test_every_icon_drawn_is_in_the_subset(site_html):
-    table = icons.codepoints((icons.theme_static() / "styles" / "pydata-sphinx-theme.css")
-                             .read_text(encoding="utf-8"))
-    have = subset_cmap()
+    table = icons.codepoints(theme_css())
     drawn = icons.icons_drawn(site_html)
     assert {"fa-bars", "fa-magnifying-glass", "fa-moon", "fa-sun"} <= drawn
     unknown = sorted(n for n in drawn if n not in table)
-    missing = sorted(n for n in drawn if n in table and table[n] not in have)
     assert not unknown, f"not icons of the theme's Font Awesome: {unknown}"
+    missing = missing_from_subsets({table[n] for n in drawn})
     assert not missing, f"icons drawn but not in _static/mlnotes-icons.css: {missing}; run make icons"
 
 

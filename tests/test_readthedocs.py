@@ -1,8 +1,8 @@
 """.readthedocs.yaml: valid against the documented v2 keys, and the build it names works.
 
 The build test does what Read the Docs does: a fresh checkout, a fresh virtual
-environment from the requirements file the YAML names, and its sphinx-build
-command line.
+environment from the requirements file the YAML names, the YAML's post-install jobs
+(``npm ci``: MathJax, which draws the formulas), and its sphinx-build command line.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ OSES = {"ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04", "ubuntu-lts-latest"}
 SPHINX = {"configuration", "builder", "fail_on_warning"}
 BUILDERS = {"html", "dirhtml", "singlehtml"}
 FORMATS = {"htmlzip", "pdf", "epub"}
+TOOLS = {"python", "nodejs", "rust", "golang", "ruby"}
+JOBS = {"post_checkout", "pre_system_dependencies", "post_system_dependencies", "pre_create_environment",
+        "post_create_environment", "pre_install", "post_install", "pre_build", "post_build"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,8 @@ def test_keys_are_documented(config):
     assert set(config) <= TOP
     assert set(config["build"]) <= BUILD
     assert config["build"]["os"] in OSES
-    assert set(config["build"]["tools"]) == {"python"}
+    assert set(config["build"]["tools"]) <= TOOLS
+    assert set(config["build"].get("jobs", {})) <= JOBS
     assert str(config["build"]["tools"]["python"]).startswith("3.")
     assert set(config["sphinx"]) <= SPHINX
     assert config["sphinx"].get("builder", "html") in BUILDERS
@@ -51,6 +55,9 @@ def test_what_we_need_is_set(config):
     assert config["sphinx"]["fail_on_warning"] is True
     assert set(config["formats"]) == {"pdf", "htmlzip"}
     assert tuple(map(int, config["build"]["tools"]["python"].split("."))) >= (3, 11)
+    # MathJax (mlnotes_mathsvg) runs under Node.js and is installed from package-lock.json
+    assert "nodejs" in config["build"]["tools"]
+    assert any(cmd.startswith("npm ci") for cmd in config["build"]["jobs"]["post_install"])
 
 
 def test_named_files_exist(config):
@@ -80,6 +87,9 @@ def test_builds_like_read_the_docs(config, tmp_path):
     for item in config["python"]["install"]:
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r",
                         item["requirements"]], cwd=checkout, check=True)
+    for command in config["build"].get("jobs", {}).get("post_install", []):
+        subprocess.run(command, shell=True, cwd=checkout, check=True,
+                       env={**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"})
     output = tmp_path / "rtd-output"
     conf_dir = str(Path(config["sphinx"]["configuration"]).parent)
     result = subprocess.run(
