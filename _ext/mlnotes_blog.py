@@ -420,7 +420,23 @@ def pages_to_rewrite(app, env) -> list[str]:
         logger.info("blog listing changed: rewriting every page (the sidebars list posts)")
         drop_module_pages(app)
         return sorted(env.found_docs)
+    if module_pages_predate_templates(app):
+        drop_module_pages(app)
     return []
+
+
+def module_pages_predate_templates(app) -> bool:
+    """Whether a template changed since viewcode wrote its source pages.
+
+    Sphinx writes every document again when a template is newer than its page
+    (``StandaloneHTMLBuilder.get_outdated_docs``); viewcode's pages only follow
+    their module's file, so they kept the old layout.
+    """
+    templates = getattr(app.builder, "templates", None)
+    if app.builder.format != "html" or templates is None:
+        return False
+    newest = templates.newest_template_mtime()
+    return any(page.stat().st_mtime < newest for page in Path(app.outdir, "_modules").rglob("*.html"))
 
 
 def drop_module_pages(app) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 from conftest import (
+    ROOT,
     assert_same_as_clean_build,
     assert_same_html,
     build,
@@ -252,6 +253,25 @@ def test_a_build_that_reads_nothing_recomputes_no_view(tmp_path, monkeypatch):
     replace_in(srcdir / "posts" / "gamma.md", "与别的文章无关。", "仍与别的文章无关。")
     _, read, _ = build(srcdir)
     assert (read, ranked) == (["posts/gamma"], [1])
+
+
+def test_source_pages_follow_a_template_edit(tmp_path):
+    """Sphinx writes every page again after a template edit; viewcode's pages too, now."""
+    srcdir = copy_root("web", tmp_path)
+    templates = srcdir / "_templates_local"
+    templates.mkdir()
+    layout = templates / "layout.html"
+    layout.write_text((ROOT / "_templates" / "layout.html").read_text(encoding="utf-8"), encoding="utf-8")
+    with (srcdir / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write(f"templates_path = [{str(templates)!r}, *templates_path]\n")
+    build(srcdir)
+    layout.write_text(layout.read_text(encoding="utf-8")
+                      + "{% block footer %}{{ super() }}<!-- layout edited -->{% endblock %}\n",
+                      encoding="utf-8")
+    build(srcdir)
+    source_page = srcdir / "_build" / "html" / "_modules" / "webpkg" / "tools.html"
+    assert "<!-- layout edited -->" in source_page.read_text(encoding="utf-8")
+    assert_same_as_clean_build(srcdir, tmp_path)
 
 
 def test_source_pages_follow_the_blog_listing(tmp_path):
