@@ -14,12 +14,17 @@ category, the concept pages, and the number of links between them.
 
 from __future__ import annotations
 
+import re
+import subprocess
 import textwrap
 
 from docutils import nodes
 from mlnotes_linkgraph import changed_views, graph, title
-from sphinx.ext.graphviz import graphviz
+from sphinx.ext.graphviz import GraphvizError, graphviz
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 __version__ = "1.0"
 
@@ -142,6 +147,10 @@ def condensed_dot_code(app, fromdoc: str, groups: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+class concept_graph_svg(nodes.General, nodes.Element):
+    """The graph for HTML: Graphviz's SVG put inline in the page (attributes ``code``, ``alt``)."""
+
+
 def fill_graph(app, doctree, docname: str) -> None:
     for node in list(doctree.findall(concept_graph)):
         groups = members(app)
@@ -151,12 +160,50 @@ def fill_graph(app, doctree, docname: str) -> None:
                f"{len(edges(app, groups))} 条交叉引用；每个节点链接到对应页面")
         if len(groups) > app.config.concept_graph_max_nodes:
             alt += "；页面太多，每个分类画成一个节点，边上的数字是链接数"
-        figure = graphviz()
-        figure["code"] = dot_code(app, docname)
+        code = dot_code(app, docname)
+        if app.builder.format == "html":
+            node.replace_self(concept_graph_svg(code=code, alt=alt))
+            continue
+        figure = graphviz()  # the PDF book: sphinx.ext.graphviz's figure
+        figure["code"] = code
         figure["options"] = {"docname": docname}
         figure["alt"] = alt
         figure["classes"] = ["mlnotes-concept-graph"]
         node.replace_self(figure)
+
+
+def svg_markup(config, code: str) -> str:
+    """Graphviz's SVG of *code*, ready to sit inside an HTML page.
+
+    Inline rather than in an ``<object>`` (as sphinx.ext.graphviz writes it): its links are
+    the page's own (keyboard, screen readers, relative URLs as written), and its text
+    and lines take the page's colours in the dark theme (mlnotes.css).  The XML prolog,
+    the doctype and comments are dropped; ids get a prefix of their own.
+    """
+    result = subprocess.run([config.graphviz_dot, *config.graphviz_dot_args, "-Tsvg"],
+                            input=code.encode("utf-8"), capture_output=True, check=False)
+    if result.returncode != 0:
+        raise GraphvizError(f"dot exited with status {result.returncode}:\n"
+                            f"{result.stderr.decode('utf-8', 'replace')}")
+    svg = result.stdout.decode("utf-8")
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\bid="', 'id="mlnotes-graph-', svg)
+    return svg.strip()
+
+
+def visit_concept_graph_svg(self, node) -> None:
+    try:
+        svg = svg_markup(self.config, node["code"])
+    except (GraphvizError, OSError) as err:
+        logger.warning("the concept graph could not be drawn: %s", err, location=node,
+                       type="mlnotes", subtype="graph")
+        raise nodes.SkipNode from err
+    alt = self.encode(node["alt"])
+    # a region that scrolls sideways on a narrow screen, reachable with the keyboard
+    self.body.append(f'<div class="mlnotes-concept-graph" role="figure" aria-label="{alt}" tabindex="0">'
+                     f"{svg}</div>\n")
+    raise nodes.SkipNode
 
 
 def graph_pages(app, env) -> list[str]:
@@ -185,6 +232,7 @@ def setup(app):
     # Above this many posts and concepts, the graph draws one node per category.
     app.add_config_value("concept_graph_max_nodes", 150, "html", types=frozenset({int}))
     app.add_node(concept_graph)
+    app.add_node(concept_graph_svg, html=(visit_concept_graph_svg, None))
     app.add_directive("concept-graph", ConceptGraph)
     app.connect("doctree-read", note_graph_page)
     app.connect("env-get-updated", graph_pages)

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   function tabStops() {
-    document.querySelectorAll("article div.math, article span.math").forEach(function (box) {
+    var boxes = "article div.math, article span.math, article mjx-container[display='true']";
+    document.querySelectorAll(boxes).forEach(function (box) {
       if (box.scrollWidth > box.clientWidth + 1) {
         box.setAttribute("tabindex", "0");
       } else if (box.getAttribute("tabindex") === "0") {

@@ -459,7 +459,33 @@ def test_screenshots(browser, server, path, device, viewport, dark):
 # -- accessibility: axe-core ---------------------------------------------------------------
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"   # axe-core 4.14.1 (MPL-2.0)
-AXE_PAGES = ["index.html", "posts/ddim.html", "search.html?q=%E9%87%87%E6%A0%B7", "api/diffusion.html"]
+# Every kind of page the site has, each picked from the built site (not by name where
+# the name would tie the test to today's posts).
+AXE_PAGE_KINDS = ["front", "post", "concept", "api", "source", "graph", "glossary", "archive",
+                  "category", "tag", "year", "search", "genindex"]
+
+
+def axe_page(site_html: Path, kind: str) -> str:
+    def first(pattern: str) -> str:
+        return sorted(p.relative_to(site_html).as_posix() for p in site_html.glob(pattern))[0]
+
+    return {
+        "front": lambda: "index.html",
+        "post": lambda: _page_types(site_html)["post_most_math"],
+        "concept": lambda: first("concepts/[!i]*.html"),
+        "api": lambda: first("api/[!i]*.html"),
+        "source": lambda: first("_modules/mlnotes/*.html"),
+        "graph": lambda: "graph.html",
+        "glossary": lambda: "glossary.html",
+        "archive": lambda: "blog/archive.html",
+        "category": lambda: first("blog/category/*.html"),
+        "tag": lambda: _page_types(site_html)["tag"],
+        "year": lambda: first("blog/[0-9]*.html"),
+        "search": lambda: "search.html?q=" + quote("采样"),
+        "genindex": lambda: "genindex.html",
+    }[kind]()
+
+
 # Serious or critical findings that come from the upstream theme or ABlog and cannot
 # be fixed from this site's templates or CSS: (rule id, selector substring, why).
 # Everything else axe reports as serious or critical fails the test.
@@ -470,9 +496,11 @@ def _upstream(rule, target):
     return any(rule == r and sel in target for r, sel, _ in AXE_UPSTREAM)
 
 
-@pytest.mark.parametrize("path", AXE_PAGES)
-def test_accessibility(browser, server, path):
-    visit = Visit(browser, server, path).settle()
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("kind", AXE_PAGE_KINDS)
+def test_accessibility(browser, server, site_html, kind, dark):
+    path = axe_page(site_html, kind)
+    visit = Visit(browser, server, path, dark=dark).settle()
     if path.startswith("search"):
         visit.page.wait_for_selector("#search-results ul.search li", timeout=15_000)
     visit.page.add_script_tag(path=str(AXE))
