@@ -37,6 +37,7 @@ extensions = [
     "sphinxext.opengraph",
     # This site's own extensions (see _ext/README.md).
     "mlnotes_mathsvg",  # formulas drawn as SVG at build time (MathJax under Node.js)
+    "mlnotes_cssbundle",  # one stylesheet per page instead of twelve
     "mlnotes_images",  # figures load lazily, with their width and height
     "mlnotes_doctree_leak",  # doctrees pickled without the environment (MyST eval-rst)
     "mlnotes_frontmatter",
