@@ -41,15 +41,24 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(site_html):
-    handler = functools.partial(_QuietHandler, directory=str(site_html))
+@contextlib.contextmanager
+def serving(site_html, handler_class):
+    """The built site on a local port, served by *handler_class*; yields its base URL."""
+    handler = functools.partial(handler_class, directory=str(site_html))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def server(site_html):
+    with serving(site_html, _QuietHandler) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -545,13 +554,8 @@ class _GzipHandler(_QuietHandler):
 
 @pytest.fixture(scope="module")
 def gzip_server(site_html):
-    handler = functools.partial(_GzipHandler, directory=str(site_html))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    thread.join()
+    with serving(site_html, _GzipHandler) as url:
+        yield url
 
 
 def _page_types(site_html: Path) -> dict[str, str]:
