@@ -110,21 +110,22 @@ def make_bundle(app: Sphinx) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
 
 
-_DIGEST: dict[int, str] = {}  # per build process: the bundle's digest, once made
+# Per build process, once the bundle is made: its digest and the files in it.
+_MADE: dict[int, tuple[str, frozenset[str]]] = {}
 
 
 def _on_html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if not _is_html(app):
         return
-    digest = _DIGEST.get(os.getpid())
-    if digest is None:
-        digest = _DIGEST[os.getpid()] = make_bundle(app)
-    context["mlnotes_css_bundle"] = context["pathto"](BUNDLE, 1) + "?v=" + digest
-    context["mlnotes_css_bundled"] = set(bundled_files(app))
+    made = _MADE.get(os.getpid())
+    if made is None:
+        made = _MADE[os.getpid()] = (make_bundle(app), frozenset(bundled_files(app)))
+    context["mlnotes_css_bundle"] = context["pathto"](BUNDLE, 1) + "?v=" + made[0]
+    context["mlnotes_css_bundled"] = made[1]
 
 
 def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    _DIGEST.clear()
+    _MADE.clear()
     if exception is None and _is_html(app):
         make_bundle(app)
 

@@ -92,13 +92,16 @@ class MathJax:
         self.formulas: dict[tuple[str, bool], str] = {}
         self.glyphs: dict[str, str] = {}
         self.changed = False
+        self._loaded = False  # the cache is read on first use: a build that writes no page never does
         self._proc: subprocess.Popen | None = None
         self._pid = os.getpid()
-        self._load()
 
     # -- the cache kept in the doctree directory ------------------------------------
 
     def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
         if not self.cache_path or not self.cache_path.is_file():
             return
         try:
@@ -144,6 +147,7 @@ class MathJax:
     # -- what the writer asks for ----------------------------------------------------------
 
     def render(self, tex: str, display: bool) -> str:
+        self._load()
         key = (tex, display)
         found = self.formulas.get(key)
         if found is None:
@@ -157,6 +161,7 @@ class MathJax:
         return found
 
     def glyph_defs(self, ids: set[str]) -> list[str]:
+        self._load()
         missing = sorted(ids - self.glyphs.keys())
         if missing:  # drawn by another process (a parallel write) or an earlier build
             answer = self._ask({"glyphs": missing})
