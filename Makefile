@@ -92,7 +92,7 @@ latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -M latexpdf . $(BUILDDIR) $(STRICT) $(SPHINXOPTS)
 
-bench: $(SITE_ENV)  ## Build-time benchmark at N = 30, 300, 1000 posts (about 10 min)
+bench: $(SITE_ENV)  ## Build-time benchmark at N = 30, 300, 1000 posts (10-15 min)
 	$(VPY) tools/bench.py $(BENCH_ARGS)
 
 icons: html  ## Regenerate _static/mlnotes-icons.css (the icons the pages draw) after a theme upgrade
