@@ -46,10 +46,6 @@ def missing_from_subsets(points: set[int]) -> list[str]:
             for point in sorted(pts) if point not in have.get(icons.FONTS[kind][1], set())]
 
 
-def theme_css() -> str:
-    return (icons.theme_static() / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
-
-
 def block_source(name: str) -> str:
     text = THEME_LAYOUT.read_text(encoding="utf-8")
     return re.search(r"\{%-?\s*block " + name + r"\s*%\}(.*?)\{%-?\s*endblock", text, re.S)[1]
@@ -64,20 +60,16 @@ def test_rewritten_theme_blocks_unchanged_upstream(name):
 
 
 def test_subset_has_every_icon_the_theme_scripts_and_css_draw():
-    table = icons.codepoints(theme_css())
-    added = set()
-    for script in (icons.theme_static() / "scripts").glob("*.js"):
-        if script.name != "fontawesome.js":
-            added |= set(re.findall(r'classList="[^"]*?(fa-[a-z0-9-]+)"', script.read_text()))
-    points = {table[n] for n in icons.icons_in(" ".join(added))} | icons.css_drawn(theme_css())
+    table = icons.codepoints(icons.theme_css())
+    points = {table[n] for n in icons.icons_in_scripts()} | icons.css_drawn(icons.theme_css())
     # the admonition icons and the GitHub mark are among what the CSS draws
-    assert {0xF05A, 0xF071, 0xF09B} <= icons.css_drawn(theme_css())
+    assert {0xF05A, 0xF071, 0xF09B} <= icons.css_drawn(icons.theme_css())
     assert missing_from_subsets(points) == [], "run make icons"
 
 
 @pytest.mark.slow
 def test_every_icon_drawn_is_in_the_subset(site_html):
-    table = icons.codepoints(theme_css())
+    table = icons.codepoints(icons.theme_css())
     drawn = icons.icons_drawn(site_html)
     assert {"fa-bars", "fa-magnifying-glass", "fa-moon", "fa-sun"} <= drawn
     unknown = sorted(n for n in drawn if n not in table)

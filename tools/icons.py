@@ -59,15 +59,25 @@ def icons_in(text: str) -> set[str]:
     return {name for name in ICON_CLASS.findall(text) if not MODIFIERS.match(name)}
 
 
-def icons_drawn(html_dir: Path) -> set[str]:
+def theme_css() -> str:
+    return (theme_static() / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+
+
+def icons_in_scripts() -> set[str]:
+    """Icon classes the theme's scripts add at run time (``fa-xmark``), Font Awesome's own left out."""
     names: set[str] = set()
-    for page in html_dir.rglob("*.html"):
-        for classes in re.findall(r'class="([^"]*\bfa[\w-]*[^"]*)"', page.read_text(encoding="utf-8")):
-            names |= icons_in(classes)
     for script in (theme_static() / "scripts").glob("*.js"):
         if script.name != "fontawesome.js":
             names |= {n for n in re.findall(r'classList="[^"]*?(fa-[a-z0-9-]+)"', script.read_text())
                       if not MODIFIERS.match(n)}
+    return names
+
+
+def icons_drawn(html_dir: Path) -> set[str]:
+    names = icons_in_scripts()
+    for page in html_dir.rglob("*.html"):
+        for classes in re.findall(r'class="([^"]*\bfa[\w-]*[^"]*)"', page.read_text(encoding="utf-8")):
+            names |= icons_in(classes)
     return names
 
 
@@ -81,7 +91,9 @@ FONTS = {
 def theme_font(kind: str):
     from fontTools.ttLib import TTFont
 
-    return TTFont(theme_static() / "vendor" / "fontawesome" / "webfonts" / FONTS[kind][0])
+    # recalcTimestamp=False: keep the font's own dates, so that the output is the same every run
+    path = theme_static() / "vendor" / "fontawesome" / "webfonts" / FONTS[kind][0]
+    return TTFont(path, recalcTimestamp=False)
 
 
 def css_drawn(css: str) -> set[int]:
@@ -141,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("html_dir", type=Path, help="the built site (_build/html)")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
-    css = (theme_static() / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+    css = theme_css()
     table = codepoints(css)
     names = icons_drawn(args.html_dir)
     unknown = sorted(n for n in names if n not in table)
