@@ -43,7 +43,7 @@ extensions = [
     "mlnotes_frontmatter",
     "mlnotes_blog",
     "mlnotes_frontpage",
-    "mlnotes_zh_search",
+    "mlnotes_search",  # Pagefind: the index built from the article text, loaded to search
     "mlnotes_book",
     "mlnotes_pybtex_cache",
     "mlnotes_linkgraph",
@@ -172,7 +172,9 @@ html_static_path = ["_static"]
 html_css_files = ["mlnotes-icons.css", "mlnotes.css"]
 # Hover/focus previews of cross-references, read from the target page itself.
 html_js_files = [("mlnotes-previews.js", {"defer": "defer"}),
-                 ("mlnotes-scroll.js", {"defer": "defer"})]
+                 ("mlnotes-scroll.js", {"defer": "defer"}),
+                 # the search box and page; loads the index only when the reader searches
+                 ("mlnotes-search.js", {"defer": "defer"})]
 html_last_updated_fmt = None
 html_theme_options = {
     "home_page_in_toc": False,
@@ -211,7 +213,8 @@ shared_sidebar_templates = [
 fontawesome_included = True
 html_permalinks_icon = "#"
 html_sourcelink_suffix = ""
-html_search_language = "zh"
+# Pages the search does not list (lists of other pages; _ext/mlnotes_search.py).
+mlnotes_search_exclude = ["index", "book", "graph", "concepts/index", "api/index"]
 
 # -- Sitemap and OpenGraph (from base_url) ------------------------------------
 

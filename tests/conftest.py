@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import re
 import shutil
@@ -117,6 +119,22 @@ def html_files(html: Path) -> dict[str, bytes]:
             for p in sorted(html.rglob("*.html"))}
 
 
+def search_bundle(html: Path) -> dict[str, bytes]:
+    """Every file of the search index (Pagefind's bundle, ``pagefind/``) by its path."""
+    return {p.relative_to(html).as_posix(): p.read_bytes()
+            for p in sorted((html / "pagefind").rglob("*")) if p.is_file()}
+
+
+def search_fragments(html: Path) -> dict[str, dict]:
+    """The page records of the search index, by URL: ``content`` (the indexed text, Chinese
+    as character pairs) and ``meta``.  Pagefind writes each as gzip'd JSON."""
+    records = {}
+    for path in (html / "pagefind" / "fragment").glob("*.pf_fragment"):
+        data = json.loads(gzip.decompress(path.read_bytes()).removeprefix(b"pagefind_dcd"))
+        records[data["url"]] = data
+    return records
+
+
 def feeds(outdir):
     html = outdir / "html"
     return {p.relative_to(html).as_posix(): feed_entries(p) for p in sorted(html.rglob("atom.xml"))}
@@ -130,6 +148,11 @@ def assert_same_as_clean_build(srcdir, tmp_path):
     build(clean_src, freshenv=True)
     pages = assert_same_html(srcdir / "_build" / "html", clean_src / "_build" / "html")
     assert feeds(srcdir / "_build") == feeds(clean_src / "_build")
+    # the search index, file for file (Pagefind names its files after their content)
+    incremental = search_bundle(srcdir / "_build" / "html")
+    clean = search_bundle(clean_src / "_build" / "html")
+    assert sorted(incremental) == sorted(clean)
+    assert [name for name in clean if incremental[name] != clean[name]] == []
     # sphinx-sitemap alone lists only the pages written by the last build
     sitemap = sitemap_pages(srcdir / "_build")
     assert sitemap == sitemap_pages(clean_src / "_build")

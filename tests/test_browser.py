@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Screenshots the tests take, to look at (not compared with anything).
 SHOTS = Path(__file__).resolve().parents[1] / "_build" / "screenshots"
+PHONE = {"width": 375, "height": 812}
 
 
 def _require_chromium():
@@ -128,28 +129,223 @@ class Visit:
         assert self.errors == [], "JavaScript errors"
 
 
-# Queries typed into the search page and a page each must find.  Extend as posts land
-# (e.g. 分布式 -> the DDP / all-reduce posts).
-SEARCHES = [
-    ("扩散模型", "posts/ddim.html"),
-    ("采样", "posts/ddim.html"),
-    ("后验", "concepts/ddpm.html"),
-    ("注意力", "concepts/cross-attention.html"),
-    ("注意力", "posts/flashattention.html"),
-    ("分布式", "posts/pytorch-ddp.html"),
-    ("分布式", "posts/allreduce.html"),
-]
+# -- search (_ext/mlnotes_search.py, _static/mlnotes-search.js) ---------------------------
+
+# The relevance set: queries a reader would type, each with the page that should come
+# first (kinds: title, heading, body, english, mixed, compound).  Extend it with posts.
+QUERIES = tomllib.loads((Path(__file__).resolve().parent / "search_queries.toml")
+                        .read_text(encoding="utf-8"))["query"]
+STATUS_DONE = """q => { const s = document.querySelector('.mlnotes-search-status').textContent;
+                       return s.includes('“' + q + '”') && !s.includes('正在搜索'); }"""
 
 
-@pytest.mark.parametrize(("query", "expected"), SEARCHES)
-def test_chinese_search_finds_posts(browser, server, query, expected):
-    visit = Visit(browser, server, f"search.html?q={quote(query)}")
-    visit.page.wait_for_selector("#search-results ul.search li", timeout=15_000)
-    hrefs = visit.page.eval_on_selector_all("#search-results ul.search li a",
-                                            "els => els.map(e => e.getAttribute('href'))")
-    assert any(h.split("?")[0].split("#")[0] == expected for h in hrefs), hrefs
+def search_page_results(page, query: str) -> list[str]:
+    """Type *query* into the search page's field; the result links' paths, in rank order."""
+    page.fill("#mlnotes-search-input", query)
+    page.wait_for_function(STATUS_DONE, arg=query, timeout=30_000)
+    return page.eval_on_selector_all(".mlnotes-search-result h2 a",
+                                     "els => els.map(e => new URL(e.href).pathname)")
+
+
+def test_search_relevance(browser, server):
+    """Every query of the set typed into the real search page: mean reciprocal rank of the
+    expected page >= 0.9, and no query without results."""
+    visit = Visit(browser, server, "search.html").settle()
+    ranks, report = [], {}
+    for query in QUERIES:
+        found = search_page_results(visit.page, query["q"])
+        want = "/" + query["expect"] + ".html"
+        rank = found.index(want) + 1 if want in found else None
+        ranks.append(1 / rank if rank else 0.0)
+        report.setdefault(query["kind"], []).append(ranks[-1])
+        if rank != 1:
+            print(f"  {query['q']}: {query['expect']} at {rank}, first {found[:3]}")
+        assert found, f"no results for {query['q']}"
+    mrr = sum(ranks) / len(ranks)
+    print(f"\nMRR {mrr:.3f} over {len(ranks)} queries; by kind: "
+          + ", ".join(f"{k} {sum(v) / len(v):.2f} ({len(v)})" for k, v in sorted(report.items())))
+    assert len(QUERIES) >= 60
+    assert mrr >= 0.9
     visit.assert_clean()
     visit.page.close()
+
+
+def test_query_is_cut_like_the_index(browser, server):
+    """The browser cuts a query into the words the index holds (Chinese as character
+    pairs): the same words as the build's ``index_text`` for the same string."""
+    from mlnotes_search import index_text
+
+    queries = ["空洞卷积", "在线 softmax", "环形 all-reduce", "tf_export", "Robbins-Monro",
+               "FP32 主权重", "感受野", "偏"]
+    visit = Visit(browser, server, "index.html").settle()
+    cut = visit.page.evaluate("qs => qs.map(q => MLNotesSearch.queryTerms(q))", queries)
+    assert cut == [" ".join(index_text(q).split()) for q in queries]
+    visit.page.close()
+
+
+def test_search_page_reads_the_url_and_shows_text(browser, server):
+    """search.html?q= lists results as links in rank order; the query is only ever text."""
+    attack = '<img src=x onerror="window.__xss=1">"><script>window.__xss=2</script>'
+    visit = Visit(browser, server, "search.html?q=" + quote(attack))
+    dialogs = []
+    visit.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    visit.settle()
+    visit.page.wait_for_function(STATUS_DONE, arg=attack, timeout=30_000)
+    assert visit.page.input_value("#mlnotes-search-input") == attack
+    assert attack in visit.page.text_content(".mlnotes-search-status")
+    assert visit.page.evaluate("window.__xss") is None and dialogs == []
+    assert visit.page.locator("#mlnotes-search-page img, #mlnotes-search-page script").count() == 0
+    # a real query from the URL: results in rank order, each a link with place and snippet
+    visit.page.goto(server + "/search.html?q=" + quote("注意力"))
+    visit.page.wait_for_function(STATUS_DONE, arg="注意力", timeout=30_000)
+    items = visit.page.locator(".mlnotes-search-result")
+    assert items.count() >= 2
+    first = items.first
+    assert first.locator("h2 a").get_attribute("href")
+    assert first.locator(".mlnotes-search-place").text_content().strip()
+    assert "注意力" in first.locator(".mlnotes-search-excerpt mark").first.text_content()
+    visit.assert_clean()
+    visit.page.close()
+
+
+def test_search_facets_narrow_the_results(browser, server):
+    visit = Visit(browser, server, "search.html").settle()
+    page = visit.page
+    everything = search_page_results(page, "卷积")
+    category = page.locator("select[name=category] option").nth(1)
+    label = category.text_content().split("（")[0]
+    page.select_option("select[name=category]", category.get_attribute("value"))
+    page.wait_for_function(STATUS_DONE, arg="卷积", timeout=30_000)
+    places = page.eval_on_selector_all(".mlnotes-search-result .mlnotes-search-place",
+                                       "els => els.map(e => e.textContent)")
+    assert places and all(place.startswith(label + " · ") for place in places), (label, places)
+    assert len(places) <= len(everything)
+    assert "category=" in page.url          # the choice is in the URL, to share or bookmark
+    page.select_option("select[name=category]", "")
+    page.select_option("select[name=kind]", label="API（" + page.locator(
+        "select[name=kind] option", has_text="API").text_content().split("（")[1])
+    page.wait_for_function(STATUS_DONE, arg="卷积", timeout=30_000)
+    places = page.eval_on_selector_all(".mlnotes-search-result .mlnotes-search-place",
+                                       "els => els.map(e => e.textContent)")
+    assert places and set(places) == {"API"}
+    visit.assert_clean()
+    page.close()
+
+
+def _open_header_box(page):
+    page.keyboard.press("Control+k")
+    box = page.locator("#pst-search-dialog input[name=q]")
+    box.wait_for(state="visible")
+    return box
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_search_as_you_type_from_the_header(browser, server, viewport):
+    """The header's box (the theme's search dialog, Ctrl+K) lists results while the reader
+    types: arrows move, Esc closes the list, Enter opens the selected page."""
+    post = POSTS[0] + ".html"
+    visit = Visit(browser, server, post, viewport=viewport).settle()
+    page = visit.page
+    if viewport:      # on a phone the header shows a search button
+        page.locator(".search-button__button:visible").first.click()
+        box = page.locator("#pst-search-dialog input[name=q]")
+    else:
+        box = _open_header_box(page)
+    box.press_sequentially("空洞卷积", delay=30)
+    listbox = page.locator("#mlnotes-search-suggestions")
+    listbox.locator("[role=option]").first.wait_for(timeout=30_000)
+    assert box.get_attribute("aria-expanded") == "true"
+    options = listbox.locator("[role=option]")
+    assert options.count() >= 2
+    first_id = box.get_attribute("aria-activedescendant")
+    assert first_id == options.first.get_attribute("id")
+    assert options.first.get_attribute("aria-selected") == "true"
+    assert "空洞卷积" in "".join(options.first.locator("mark").all_text_contents()) \
+        or "卷积" in options.first.text_content()
+    if viewport:      # the list fits the phone: nothing scrolls sideways
+        width = page.evaluate("() => document.scrollingElement.scrollWidth")
+        assert width <= viewport["width"]
+        right = listbox.evaluate("e => e.getBoundingClientRect().right")
+        assert right <= viewport["width"] + 1
+    box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == options.nth(1).get_attribute("id")
+    box.press("ArrowUp")
+    assert box.get_attribute("aria-activedescendant") == first_id
+    box.press("Escape")               # closes the list and the theme's search dialog
+    assert listbox.is_hidden() and box.get_attribute("aria-expanded") == "false"
+    assert not page.evaluate("document.getElementById('pst-search-dialog').open")
+    if viewport:
+        page.locator(".search-button__button:visible").first.click()
+    else:
+        _open_header_box(page)
+    box.press("End")
+    box.press_sequentially(" ", delay=30)     # typing again brings the list back
+    options.first.wait_for(timeout=30_000)
+    target = options.first.locator("a").get_attribute("href")
+    with page.expect_navigation():
+        box.press("Enter")
+    assert page.url.split("#")[0] == target.split("#")[0]
+    visit.assert_clean()
+    page.close()
+
+
+def test_header_box_shows_a_query_as_text(browser, server):
+    visit = Visit(browser, server, "index.html").settle()
+    page = visit.page
+    box = _open_header_box(page)
+    box.fill('<img src=x onerror="window.__xss=1">扩散')
+    page.locator("#mlnotes-search-suggestions [role=option]").first.wait_for(timeout=30_000)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#mlnotes-search-suggestions img").count() == 0
+    visit.assert_clean()
+    page.close()
+
+
+@pytest.mark.parametrize("kind", ["front", "post_most_math", "tag"])
+def test_no_page_fetches_the_index_before_a_search(browser, server, site_html, kind):
+    """Pages load nothing of the search until the reader opens the search box; then the
+    worker loads Pagefind and the index chunks the query needs."""
+    visit = Visit(browser, server, _page_types(site_html)[kind])
+    requested = []
+    visit.page.on("request", lambda r: requested.append(urlsplit(r.url).path))
+    visit.settle()
+    assert [p for p in requested if "pagefind" in p or "search-worker" in p] == []
+    box = _open_header_box(visit.page)
+    box.press_sequentially("扩散", delay=30)
+    visit.page.locator("#mlnotes-search-suggestions [role=option]").first.wait_for(timeout=30_000)
+    assert any(p.endswith(".pf_index") for p in requested)
+    visit.assert_clean()
+    visit.page.close()
+
+
+def test_search_results_arrive_quickly_once_loaded(browser, server):
+    """Reader-side speed of the search itself: from the last keystroke to the results on
+    screen, once Pagefind and the index chunks are loaded (budget: page_budgets.toml)."""
+    visit = Visit(browser, server, "search.html").settle()
+    page = visit.page
+    queries = [q["q"] for q in QUERIES[:12]]
+    for query in queries:              # load the chunks these queries need
+        search_page_results(page, query)
+    times = []
+    for query in queries:
+        page.fill("#mlnotes-search-input", "")
+        times.append(page.evaluate("""q => new Promise(done => {
+            const input = document.querySelector('#mlnotes-search-input');
+            const status = document.querySelector('.mlnotes-search-status');
+            const start = performance.now();
+            new MutationObserver((_, observer) => {
+                if (status.textContent.includes('“' + q + '”') && !status.textContent.includes('正在搜索')) {
+                    observer.disconnect(); done(performance.now() - start); }
+            }).observe(status, {childList: true, characterData: true, subtree: true});
+            input.value = q;
+            input.dispatchEvent(new Event('input'));
+        })""", query))
+    times.sort()
+    median = times[len(times) // 2]
+    print(f"\nlast keystroke to results: median {median:.0f} ms, max {times[-1]:.0f} ms")
+    assert median <= BUDGETS["search"]["max_result_ms"]
+    visit.assert_clean()
+    page.close()
 
 
 def test_math_renders_offline(browser, server):
@@ -346,8 +542,6 @@ def test_category_and_tag_pages_list_the_right_posts(browser, server, kind):
 
 # -- a phone: no sideways scrolling; wide formulas and code scroll in their own box ----
 
-PHONE = {"width": 375, "height": 812}
-
 
 @pytest.mark.parametrize("path", ["index.html", *HEAVY_POSTS])
 def test_no_horizontal_scrolling_on_a_phone(browser, server, path):
@@ -511,7 +705,7 @@ def test_accessibility(browser, server, site_html, kind, dark):
     path = axe_page(site_html, kind)
     visit = Visit(browser, server, path, dark=dark).settle()
     if path.startswith("search"):
-        visit.page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+        visit.page.wait_for_selector(".mlnotes-search-result", timeout=30_000)
     visit.page.add_script_tag(path=str(AXE))
     result = visit.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     found = [(v["id"], " ".join(map(str, node["target"])), v["impact"], v["help"])
@@ -626,8 +820,15 @@ def measure_first_visit(browser, url: str, *, viewport=PHONE) -> dict:
     page.goto(url, wait_until="load", timeout=120_000)
     page.evaluate("async () => { await document.fonts.ready; }")
     if "search.html" in url:
-        page.wait_for_selector("#search-results ul.search li", timeout=60_000)
+        page.wait_for_selector(".mlnotes-search-result", timeout=60_000)
     metrics = page.evaluate(METRICS_JS)
+    # what the search worker fetched (Pagefind, its index) is in the worker's timeline
+    for worker in page.workers:
+        files = worker.evaluate("() => performance.getEntriesByType('resource')"
+                                ".map(e => [e.name.replace(location.origin, ''), e.encodedBodySize])")
+        metrics["files"] += files
+        metrics["gzip_kb"] += sum(size for _, size in files) / 1000
+        metrics["requests"] += len(files)
     context.close()
     assert external == [], "requests to other hosts"
     return metrics

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -87,31 +86,6 @@ def test_no_figure_shown_twice(site_html):
     for page in sorted(site_html.rglob("*.html")):
         srcs = [img["src"] for img in soup(page).select("article img")]
         assert len(srcs) == len(set(srcs)), page
-
-
-def search_index(site_html: Path) -> dict:
-    text = (site_html / "searchindex.js").read_text(encoding="utf-8")
-    return json.loads(text[text.index("(") + 1:text.rindex(")")])
-
-
-@pytest.mark.parametrize(("term", "doc"), [
-    ("扩散模型", "posts/ddim"), ("采样", "posts/ddim"), ("扩散", "posts/ddim"),
-    ("噪声", "concepts/ddpm"), ("后验", "concepts/ddpm"),
-])
-def test_search_index_has_jieba_terms(site_html, term, doc):
-    index = search_index(site_html)
-    hits = set()
-    for table in ("terms", "titleterms"):      # a word in a title is listed only there
-        found = index[table].get(term, [])
-        hits |= set(found if isinstance(found, list) else [found])
-    assert index["docnames"].index(doc) in hits, f"{term} not indexed for {doc}"
-
-
-def test_language_data_defines_its_stemmer(site_html):
-    """Sphinx 9.0 assigns an undefined ChineseStemmer (sphinx-doc/sphinx#14229)."""
-    js = (site_html / "_static" / "language_data.js").read_text(encoding="utf-8")
-    assigned = re.search(r"window\.Stemmer\s*=\s*(\w+)", js).group(1)
-    assert re.search(rf"\bvar {assigned}\s*=", js), f"{assigned} is never defined"
 
 
 RESOURCE_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "manifest"}
