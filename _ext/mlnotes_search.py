@@ -8,35 +8,40 @@ no-change rebuild dropped its index entries (sphinx-doc/sphinx#12599).  The READ
 ("Search") has the measurements behind the choice of Pagefind.
 
 This extension turns Sphinx's indexer off and, when an HTML build finishes, gives Pagefind
-(PyPI ``pagefind[extended]``, the extended binary segments Chinese) one small document per
-page it should find, made from the page as written to the output directory:
+(PyPI ``pagefind-bin``, its command-line indexer) one small document per page it should
+find, made from the page as written to the output directory (``index_document``):
 
 - only the article: no header, sidebar, table of contents, series or link boxes
-  (``.no-search``), permalinks, formulas, footnote lists or source links;
-- the page's kind decides its weight.  Posts and concept pages keep their title and
-  headings (Pagefind weighs ``h1``-``h6`` above body text) and their title and glossary
-  terms go into meta fields that rank (``title``, ``terms``); reference pages (API, glossary)
-  and the front page have their headings flattened and their text weighted down, so that
+  (``.no-search``), permalinks, display formulas, footnote lists or source links; short
+  inline formulas stay as their text;
+- Chinese as overlapping character pairs (``index_text``), which the browser also cuts
+  the query into;
+- the page's kind decides its weight: a post's or concept page's title words and the
+  glossary terms it uses rank through meta fields (``titlewords``, ``terms``), its
+  headings through Pagefind's heading weights; reference pages (API, glossary) have their
+  title in ``refwords``, their headings flattened and their text weighted down, so that
   for the same words the page that explains a topic comes first;
-- meta fields for the results (``place``: category and date, ``概念`` or ``API``) and
-  filters for the facets (``category``, ``tag``, ``kind``).
+- meta fields shown with a result (``title``; ``place``: category and date, 概念 or API)
+  and the facet words (``facets``: category, tags, kind; see ``facet_token``).
 
-The documents come from the output files of the documents the environment has now (every
-page is on disk after an incremental build too), in a fixed order, so an incremental build
-writes the same index as a clean one, and a removed page leaves it.  The index is written
-to ``_build/doctrees/mlnotes-pagefind`` and then moved into ``<outdir>/pagefind``, replacing
-the old one whole.  A failure is a build error.
+The documents are kept in the doctree directory (``mlnotes-search/pages``) and remade only
+for pages written again (or whose place or facets changed); documents of removed pages go.
+Pagefind then indexes all of them into ``mlnotes-search/bundle``, which replaces
+``<outdir>/pagefind`` whole; a build that changed no document keeps the index it has.  The
+index is the same after an incremental build as after a clean one (tests).  A failure
+of Pagefind is a build error.
 
-Pagefind's component UI (the header's search-as-you-type box and the search page) is
-loaded by ``_static/mlnotes-search.js`` when the reader starts to search; see there.
+The search box and page are ``_static/mlnotes-search.js``, which runs Pagefind in
+``_static/mlnotes-search-worker.js`` when the reader starts to search; see there.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shutil
+import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +58,8 @@ logger = logging.getLogger(__name__)
 #: tests/test_search.py checks the installed one).
 PAGEFIND_VERSION = "1.5.2"
 BUNDLE = "pagefind"
+#: Bump when index_document changes what it makes, so that every document is made again.
+INPUT_VERSION = 1
 
 #: Article parts that are not the page's own text: classes, then elements.
 DROP_CLASSES = (
@@ -265,54 +272,99 @@ def _text(value: str) -> str:
     return escape(value, quote=True)
 
 
-def documents(app: Sphinx) -> list[tuple[str, str]]:
-    """(url, document) for every page to find, in docname order."""
+def _page_key(app: Sphinx, docname: str, kind: str, page: Path) -> list:
+    """What a page's index document is made from: the written page (its size and time)
+    and what the environment adds (kind, place, facets), and this module's version."""
+    stat = page.stat()
+    place, facets = page_facets(app, docname, kind)
+    return [INPUT_VERSION, stat.st_mtime_ns, stat.st_size, kind, place, sorted(facets.items())]
+
+
+def update_documents(app: Sphinx, source: Path) -> tuple[list[str], bool]:
+    """Bring the index documents under *source* up to date with the pages written.
+
+    One document per page to find, at the page's own path (Pagefind takes the URL from
+    it); remade only when its page was written again or what the environment says of it
+    changed; a page no longer in the project loses its document.  Returns the pages'
+    URLs in docname order and whether any document changed.
+    """
     builder = app.builder
-    out = []
+    manifest_path = source.parent / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    urls, keys, changed = [], {}, False
     for docname in sorted(app.env.found_docs):
         kind = page_kind(app, docname)
         if kind is None:
             continue
-        path = Path(builder.outdir, builder.get_target_uri(docname))
-        if not path.is_file():
-            logger.warning("search: %s: %s was not written", docname, path,
+        url = builder.get_target_uri(docname)
+        page = Path(builder.outdir, url)
+        if not page.is_file():
+            logger.warning("search: %s: %s was not written", docname, page,
                            type="mlnotes", subtype="search", location=docname)
             continue
-        html = path.read_text(encoding="utf-8")
-        out.append((builder.get_target_uri(docname), index_document(app, docname, kind, html)))
-    return out
+        urls.append(url)
+        keys[url] = _page_key(app, docname, kind, page)
+        document = source / url
+        if manifest.get(url) != keys[url] or not document.is_file():
+            document.parent.mkdir(parents=True, exist_ok=True)
+            document.write_text(index_document(app, docname, kind, page.read_text(encoding="utf-8")),
+                                encoding="utf-8")
+            changed = True
+    for url in set(manifest) - set(keys):
+        (source / url).unlink(missing_ok=True)
+        changed = True
+    manifest_path.write_text(json.dumps(keys, ensure_ascii=False), encoding="utf-8")
+    return urls, changed
 
 
-async def _write(docs: list[tuple[str, str]], target: Path) -> None:
-    from pagefind.index import PagefindIndex
+def run_pagefind(source: Path, target: Path) -> None:
+    """Pagefind's command-line indexer over the documents in *source*, into *target*.
 
-    # (leaving the context writes the files, to the configured output_path)
-    async with PagefindIndex(config={"force_language": "en", "output_path": str(target)}) as index:
-        for url, content in docs:
-            await index.add_html_file(content=content, url="/" + url)
+    (Not Pagefind's Python API: it polls its service ten times a second, and added the
+    site's 28 posts in 2.9 s where the command takes 0.5 s for all of it.)
+    """
+    try:
+        from pagefind_bin import get_executable
+    except ImportError as error:
+        raise ExtensionError("search: Pagefind is not installed (pip install -r requirements.txt)") \
+            from error
+    command = [str(get_executable()), "--site", str(source), "--output-path", str(target),
+               "--force-language", "en", "--keep-index-url", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ExtensionError("search: Pagefind could not build the index:\n"
+                             + (result.stderr or result.stdout)[-2000:])
 
 
 def build_index(app: Sphinx, exc: Exception | None) -> None:
     if exc is not None or app.builder.format != "html" or app.builder.name == "singlehtml":
         return
-    docs = documents(app)
-    staging = Path(app.doctreedir, "mlnotes-pagefind")
+    started = time.perf_counter()
+    work = Path(app.doctreedir, "mlnotes-search")
+    urls, changed = update_documents(app, work / "pages")
+    final = Path(app.builder.outdir, BUNDLE)
+    listing = json.dumps(urls, ensure_ascii=False, indent=0)
+    listed = final / "mlnotes-pages.json"
+    if not changed and listed.is_file() and listed.read_text(encoding="utf-8") == listing:
+        return      # the index in the output is the one these documents make
+    staging = work / "bundle"
     shutil.rmtree(staging, ignore_errors=True)
-    try:
-        asyncio.run(_write(docs, staging))
-    except Exception as error:  # the binary's errors come as many types
-        raise ExtensionError(f"search: Pagefind could not build the index: {error}") from error
-    # an output directory from before this extension keeps Sphinx's index: not served
-    Path(app.builder.outdir, "searchindex.js").unlink(missing_ok=True)
+    run_pagefind(work / "pages", staging)
     # Pagefind's own search interfaces: the site has its own (mlnotes-search.js)
     for unused in staging.glob("pagefind-*ui.*"):
         unused.unlink()
     (staging / "pagefind-highlight.js").unlink(missing_ok=True)
-    final = Path(app.builder.outdir, BUNDLE)
+    # an output directory from before this extension keeps Sphinx's index: not served
+    Path(app.builder.outdir, "searchindex.js").unlink(missing_ok=True)
     shutil.rmtree(final, ignore_errors=True)
     shutil.move(staging, final)
-    (final / "mlnotes-pages.json").write_text(
-        json.dumps([url for url, _ in docs], ensure_ascii=False, indent=0), encoding="utf-8")
+    listed.write_text(listing, encoding="utf-8")
+    # for `make bench` (tools/bench.py): how long indexing took; not part of the output
+    (work / "stats.json").write_text(json.dumps(
+        {"pages": len(urls), "seconds": round(time.perf_counter() - started, 3)}), encoding="utf-8")
 
 
 def no_sphinx_index(app: Sphinx) -> None:

@@ -24,14 +24,39 @@ self.onmessage = async ({ data }) => {
       ranking: { metaWeights: { title: 0, place: 0, facets: 0, titlewords: 6, refwords: 1.5, terms: 2 } },
     }));
     const pagefind = await engine;
+    const { found, relaxed } = await searchAll(pagefind, terms);
     // Only the results shown are read (one fragment file each), not every match.
-    const found = await pagefind.search(terms);
     const results = await Promise.all(found.results.slice(offset, offset + limit).map(async (result) => {
       const page = await result.data();
       return { url: page.url, meta: page.meta, excerpt: page.excerpt };
     }));
-    self.postMessage({ id, total: found.results.length, results });
+    self.postMessage({ id, total: found.results.length, relaxed, results });
   } catch (error) {
     self.postMessage({ id, error: String(error) });
   }
 };
+
+/* Pages that have every word of the query, best first.  If no page has them all, pages
+ * that have some ("relaxed"): those with the most of the words first, then by the sum of
+ * their scores for each word (each word searched alone).  A question such as
+ * 为什么 ReLU 会死 has pairs (会死) its page does not, yet the page is clear from the rest.
+ * Facet words (zzz…zzz) stay required. */
+async function searchAll(pagefind, terms) {
+  const found = await pagefind.search(terms);
+  const words = terms.split(" ").filter(Boolean);
+  const facets = words.filter((word) => word.startsWith("zzz"));
+  const plain = words.filter((word) => !word.startsWith("zzz"));
+  if (found.results.length || plain.length < 2) return { found, relaxed: false };
+  const pages = new Map();
+  for (const word of plain) {
+    const alone = await pagefind.search([word, ...facets].join(" "));
+    for (const result of alone.results) {
+      const page = pages.get(result.id) ?? { result, words: 0, score: 0 };
+      page.words += 1;
+      page.score += result.score;
+      pages.set(result.id, page);
+    }
+  }
+  const ranked = [...pages.values()].sort((a, b) => b.words - a.words || b.score - a.score);
+  return { found: { results: ranked.map((page) => page.result) }, relaxed: true };
+}

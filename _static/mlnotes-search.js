@@ -73,8 +73,8 @@
   async function search(query, facets = [], limit = 10, offset = 0) {
     const terms = queryTerms(query);
     if (!terms) return { total: 0, results: [] };
-    const { total, results } = await ask({ terms: [terms, ...facets].join(" "), limit, offset });
-    return { total, results };
+    const { total, relaxed, results } = await ask({ terms: [terms, ...facets].join(" "), limit, offset });
+    return { total, relaxed, results };
   }
 
   /** Start loading Pagefind before the first query. */
@@ -307,15 +307,15 @@
         return;
       }
       status.textContent = "正在搜索…";
-      const { total, results } = await search(query, facets, PAGE_SIZE);
+      const { total, relaxed, results } = await search(query, facets, PAGE_SIZE);
       if (mine !== serial) return;
       list.replaceChildren(...results.map(resultItem));
       shown = { query, facets, total, count: results.length };
       more.hidden = total <= results.length;
       const narrowed = facets.length ? "（已按所选条件筛选）" : "";
-      status.textContent = total
-        ? `“${query}”：${total} 条结果${narrowed}`
-        : `没有找到与“${query}”相关的页面${narrowed}。`;
+      status.textContent = !total ? `没有找到与“${query}”相关的页面${narrowed}。`
+        : relaxed ? `没有页面包含“${query}”的全部词语；${total} 条结果包含其中一部分${narrowed}`
+        : `“${query}”：${total} 条结果${narrowed}`;
     }
 
     /** The next PAGE_SIZE results under those shown (each costs a fragment download). */

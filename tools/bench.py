@@ -59,6 +59,37 @@ SENTENCES = [
     "我们用一个只有三个类别的小例子来检查上面的公式。",
 ]
 TAGS = [f"标签{i:02d}" for i in range(40)]
+GLOSSARY = ["学习率", "批量大小", "特征值", "随机梯度下降", "方差", "离散化误差", "目标函数"]
+CODE_FUNCTIONS = ["score", "softplus", "log_normal", "running_mean"]
+CODE = '''\
+"""Reference code the synthetic posts show (literalinclude :pyobject:)."""
+import numpy as np
+
+
+def score(x, mu, sigma):
+    """The score of a normal distribution."""
+    return -(x - mu) / sigma**2
+
+
+def softplus(x):
+    """log(1 + e^x), computed without overflow."""
+    return np.logaddexp(0.0, x)
+
+
+def log_normal(x, mu, sigma):
+    """The log density of a normal distribution."""
+    return -0.5 * ((x - mu) / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi))
+
+
+def running_mean(xs):
+    """The mean of each prefix of xs."""
+    return np.cumsum(xs) / np.arange(1, len(xs) + 1)
+'''
+
+
+def glossary_text() -> str:
+    terms = "\n\n".join(f"{term}\n   {SENTENCES[k % len(SENTENCES)]}" for k, term in enumerate(GLOSSARY))
+    return f"# 术语表\n\n```{{glossary}}\n{terms}\n```\n"
 
 
 # -- corpus ------------------------------------------------------------------
@@ -122,6 +153,25 @@ def post_text(i: int, n: int, rng: random.Random, *, citations: bool, date: dt.d
         "    return -(x - mu) / sigma**2",
         "```",
         "",
+        # as every real post shows its reference code: one function of a module
+        "```{literalinclude} ../bench_code.py",
+        ":language: python",
+        f":pyobject: {CODE_FUNCTIONS[i % len(CODE_FUNCTIONS)]}",
+        "```",
+        "",
+        para(2) + f"这里的{{term}}`{GLOSSARY[i % len(GLOSSARY)]}`和{{term}}"
+        f"`{GLOSSARY[(i + 3) % len(GLOSSARY)]}`都在术语表里。",
+        "",
+        # as all real posts draw their figures: the plot directive, inside {eval-rst}
+        "```{eval-rst}",
+        ".. plot::",
+        f"   :alt: 一条折线，斜率为 {i % 5}",
+        f"   :filename-prefix: post-{i:04d}",
+        "",
+        "   import matplotlib.pyplot as plt",
+        f"   plt.figure(figsize=(2, 1.5)); plt.plot([0, 1], [0, {i % 5}])",
+        "```",
+        "",
         para(4),
         "",
         "## 小结",
@@ -159,7 +209,7 @@ import sys
 sys.path.insert(0, {probe_dir!r})
 project = "bench"
 language = "zh_CN"
-extensions = ["myst_parser", "bench_probe"]
+extensions = ["myst_parser", "matplotlib.sphinxext.plot_directive", "bench_probe"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 html_theme = "alabaster"
 exclude_patterns = ["_build"]
@@ -196,6 +246,8 @@ def write_corpus(dest: Path, n: int, variant: str, seed: int = 0) -> None:
     (dest / "posts").mkdir(parents=True)
     (dest / "concepts").mkdir()
     (dest / "bench_probe.py").write_text(PROBE)
+    (dest / "bench_code.py").write_text(CODE, encoding="utf-8")
+    (dest / "glossary.md").write_text(glossary_text(), encoding="utf-8")
     start = dt.date(2020, 1, 1)
     for i in range(n):
         date = start + dt.timedelta(days=i * 2000 // max(n, 1))
@@ -215,12 +267,12 @@ def write_corpus(dest: Path, n: int, variant: str, seed: int = 0) -> None:
         shutil.copytree(ROOT / "_intersphinx", dest / "_intersphinx")  # read on every build
         (dest / "index.rst").write_text(
             "基准\n====\n\n.. latest-posts::\n\n.. toctree::\n   :hidden:\n\n   concepts/index\n"
-            "   graph\n", encoding="utf-8")
+            "   graph\n   glossary\n", encoding="utf-8")
     else:
         sidebars = 'html_sidebars = {"**": []}' if variant == "floor" else ""
         (dest / "conf.py").write_text(FLOOR_CONF.format(probe_dir=str(dest), sidebars=sidebars))
         (dest / "index.rst").write_text(
-            "基准\n====\n\n.. toctree::\n   :glob:\n\n   concepts/index\n   posts/*\n",
+            "基准\n====\n\n.. toctree::\n   :glob:\n\n   concepts/index\n   glossary\n   posts/*\n",
             encoding="utf-8")
 
 
@@ -281,6 +333,12 @@ def bench_variant(work: Path, n: int, variant: str, *, steps: bool, parallel: bo
     out = src / "_build" / "html"
     res["output_mib"] = html_bytes(out) / 2**20
     res["post_page_kib"] = (out / "posts" / "post-0000.html").stat().st_size / 1024
+    doctrees = out / ".doctrees"
+    res["doctrees_mib"] = sum(p.stat().st_size for p in doctrees.rglob("*") if p.is_file()) / 2**20
+    res["largest_post_doctree_kib"] = max(
+        p.stat().st_size for p in (doctrees / "posts").glob("*.doctree")) / 1024
+    if variant == "site":
+        res["search"] = search_measures(out, doctrees)
     if steps:
         res["nochange"] = run_build(src)
         edit_body(src)
@@ -304,14 +362,75 @@ def bench_variant(work: Path, n: int, variant: str, *, steps: bool, parallel: bo
     return res
 
 
+# The queries whose cost is measured: words every synthetic post has, and rarer ones.
+SEARCH_QUERIES = ["随机梯度下降", "特征值 对称正定", "学习率", "标签07"]
+
+
+def search_measures(out: Path, doctrees: Path) -> dict:
+    """The search index: time to build it, its size, and what one query downloads.
+
+    Bytes per query are measured in Chromium (when Debian's ``chromium`` is there): each
+    query typed into ``search.html`` in a fresh browser context (empty cache), summing the
+    response bodies of everything under ``pagefind/``, split into the engine (Pagefind's
+    script and WebAssembly, the same for any query) and index data (the entry, the
+    metadata, the index chunks the query's words are in and one record per result shown).
+    """
+    stats = json.loads((doctrees / "mlnotes-search" / "stats.json").read_text())
+    bundle = out / "pagefind"
+    res = {"index_seconds": stats["seconds"], "pages": stats["pages"],
+           "index_mib": sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 2**20}
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        return res
+    import functools
+    import http.server
+    import threading
+    from urllib.parse import quote
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    per_query = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium)
+            for query in SEARCH_QUERIES:
+                context = browser.new_context()
+                page = context.new_page()
+                sizes: dict[str, int] = {}
+                page.on("requestfinished", lambda r, sizes=sizes: sizes.__setitem__(
+                    r.url, r.sizes()["responseBodySize"]) if "/pagefind/" in r.url else None)
+                page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/search.html?q={quote(query)}")
+                page.wait_for_function(
+                    "q => document.querySelector('.mlnotes-search-status')"
+                    ".textContent.includes('“' + q + '”')", arg=query, timeout=120_000)
+                engine = sum(n for url, n in sizes.items() if url.endswith((".js", ".pagefind")))
+                per_query.append({"query": query, "engine_kib": engine / 1024,
+                                  "index_kib": (sum(sizes.values()) - engine) / 1024,
+                                  "results": page.locator(".mlnotes-search-result").count()})
+                context.close()
+            browser.close()
+    finally:
+        httpd.shutdown()
+    res["queries"] = per_query
+    res["max_index_kib_per_query"] = max(q["index_kib"] for q in per_query)
+    return res
+
+
 # -- reporting ---------------------------------------------------------------
 
 def table(results: list[dict]) -> str:
     floor = {r["n"]: r["full"]["seconds"] for r in results if r["variant"] == "floor"}
     lines = [
         "| N | build | full (s) | × floor | per post (ms) | peak RSS (MiB) | output (MiB) | post page (KiB) "
+        "| .doctrees (MiB) | largest post doctree (KiB) "
         "| no change (s, read/written) | body edit | add post | retag | -j 2 (s) | latexpdf (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def step(r, name):
@@ -329,8 +448,26 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {r['n']} | {r['variant']} | {full:.1f} | {ratio} | {1000 * full / r['n']:.0f} | "
             f"{r['full']['peak_mib']:.0f} | {r['output_mib']:.1f} | {r['post_page_kib']:.1f} | "
+            f"{r['doctrees_mib']:.1f} | {r['largest_post_doctree_kib']:.0f} | "
             f"{step(r, 'nochange')} | {step(r, 'edit')} | {step(r, 'add')} | {step(r, 'retag')} | "
             f"{j2} | {latex} |")
+    return "\n".join(lines)
+
+
+def search_table(results: list[dict]) -> str:
+    """The search index of the site builds: its build time, size and cost per query."""
+    lines = ["| N | pages indexed | index build (s) | share of full build | index files (MiB) "
+             "| index data per query, max (KiB) | engine, once (KiB) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        if "search" not in r:
+            continue
+        q = r["search"]
+        engine = f"{max(x['engine_kib'] for x in q['queries']):.0f}" if q.get("queries") else "–"
+        per_query = f"{q['max_index_kib_per_query']:.0f}" if q.get("queries") else "– (no chromium)"
+        lines.append(f"| {r['n']} | {q['pages']} | {q['index_seconds']:.1f} | "
+                     f"{100 * q['index_seconds'] / r['full']['seconds']:.0f}% | {q['index_mib']:.1f} | "
+                     f"{per_query} | {engine} |")
     return "\n".join(lines)
 
 
@@ -377,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                     Path(tmp), n, variant, steps=variant != "alabaster-nav",
                     parallel=variant == "site" and n in parallel_sizes,
                     latex=variant == "site" and n in latex_sizes))
-    md = table(results)
+    md = table(results) + "\n\nSearch index (site builds):\n\n" + search_table(results)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(md + "\n", encoding="utf-8")
