@@ -5,10 +5,14 @@
 PYTHON      ?= python3
 VENV        := .venv
 VPY         := $(VENV)/bin/python
-STAMP       := $(VENV)/.installed
+# The site's set (requirements.txt) and, on top of it, the tests' and tools' set
+# (requirements-test.txt): `make html` installs only the first.
+SITE_STAMP  := $(VENV)/.installed-site
+TEST_STAMP  := $(VENV)/.installed-test
 # MathJax, which draws the formulas at build time, runs under Node.js (package.json).
 NODE_STAMP  := node_modules/.installed
-SITE_ENV    := $(STAMP) $(NODE_STAMP)
+SITE_ENV    := $(SITE_STAMP) $(NODE_STAMP)
+TEST_ENV    := $(TEST_STAMP) $(NODE_STAMP)
 BUILDDIR    := _build
 # The pickled environment and doctrees stay out of _build/html, the directory
 # that is published (Sphinx would otherwise put them in _build/html/.doctrees).
@@ -38,18 +42,26 @@ help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 
-venv: $(SITE_ENV)  ## Create .venv from requirements-test.txt and node_modules from package-lock.json (only if missing or stale)
+venv: $(TEST_ENV)  ## Create .venv (the site's and the tests' pinned sets) and node_modules (package-lock.json)
 
-$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+$(VPY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 	  echo "ML Notes needs Python 3.11 or newer ($(PYTHON) is older); set PYTHON=python3.X"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
 	  echo "$(PYTHON) cannot create virtual environments. On Debian/Ubuntu:"; \
 	  echo "  sudo apt-get install -y python3-venv"; exit 1; }
-	@echo ">> (re)creating $(VENV) from requirements-test.txt"
-	rm -rf $(VENV)
+	@echo ">> creating $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
+
+# A changed requirements file updates the venv in place (pip installs the new pins).
+$(SITE_STAMP): requirements.txt | $(VPY)
+	@echo ">> installing the site's set (requirements.txt) into $(VENV)"
+	$(VPY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(TEST_STAMP): requirements-test.txt $(SITE_STAMP)
+	@echo ">> installing the tests' set (requirements-test.txt) into $(VENV)"
 	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
@@ -67,13 +79,13 @@ test: lint $(NODE_STAMP)  ## Lint, build strictly, run the whole test suite
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest $(PYTEST_ARGS)
 
-test-browser: $(SITE_ENV)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
+test-browser: $(TEST_ENV)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
 
 # (locales/ is skipped: the .po catalog is not reST and sphinx-lint misreads it)
-lint: $(STAMP)  ## Ruff and sphinx-lint only
+lint: $(TEST_STAMP)  ## Ruff and sphinx-lint only
 	$(VPY) -m ruff check .
 	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots --ignore locales .
 
@@ -82,20 +94,20 @@ serve: $(SITE_ENV)  ## Live preview with sphinx-autobuild (drafts shown)
 	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve \
 	  --watch mlnotes --watch _ext --ignore '$(BUILDDIR)/*'
 
-new-post: $(STAMP)  ## Write posts/<slug>.md: make new-post TITLE="..." CATEGORY="..." [SLUG=...]
+new-post: $(SITE_STAMP)  ## Write posts/<slug>.md: make new-post TITLE="..." CATEGORY="..." [SLUG=...]
 	$(VPY) tools/new_post.py --title "$(TITLE)" --category "$(CATEGORY)" $(if $(SLUG),--slug "$(SLUG)")
 
-latexpdf: $(STAMP)  ## Build the PDF book with XeLaTeX
+latexpdf: $(SITE_STAMP)  ## Build the PDF book with XeLaTeX
 	@command -v xelatex >/dev/null 2>&1 && command -v latexmk >/dev/null 2>&1 || { \
 	  echo "make latexpdf needs XeLaTeX. On Debian/Ubuntu install it with:"; \
 	  echo "  sudo apt-get install -y $(TEX_PACKAGES)"; exit 1; }
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -M latexpdf . $(BUILDDIR) $(STRICT) $(SPHINXOPTS)
 
-bench: $(SITE_ENV)  ## Build-time benchmark at N = 30, 300, 1000 posts (10-15 min)
+bench: $(TEST_ENV)  ## Build-time benchmark at N = 30, 300, 1000 posts (10-15 min)
 	$(VPY) tools/bench.py $(BENCH_ARGS)
 
-icons: html  ## Regenerate _static/mlnotes-icons.css (the icons the pages draw) after a theme upgrade
+icons: html $(TEST_STAMP)  ## Regenerate _static/mlnotes-icons.css (the icons the pages draw) after a theme upgrade
 	$(VPY) tools/icons.py $(BUILDDIR)/html
 
 tex-packages:  ## Print the Debian/Ubuntu packages that `make latexpdf` needs
@@ -107,7 +119,7 @@ tex-packages:  ## Print the Debian/Ubuntu packages that `make latexpdf` needs
 INVENTORY_URLS := numpy=https://numpy.org/doc/stable/objects.inv \
                   torch=https://docs.pytorch.org/docs/stable/objects.inv
 
-inventories: $(STAMP)  ## Refresh _intersphinx/numpy.inv and torch.inv (official if online, else generated)
+inventories: $(SITE_STAMP)  ## Refresh _intersphinx/numpy.inv and torch.inv (official if online, else generated)
 	$(VPY) tools/inventories.py
 	@mkdir -p $(BUILDDIR)/inventories
 	@for pair in $(INVENTORY_URLS); do \

