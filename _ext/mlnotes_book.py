@@ -58,21 +58,21 @@ def _part(title: str) -> nodes.raw:
     return nodes.raw("", f"\\part{{{title}}}\n", format="latex")
 
 
-def front_matter(app, docname: str) -> dict | None:
+def front_matter(env, docname: str) -> dict | None:
     """A post's metadata read from its file now (None when it cannot be read)."""
     from mlnotes_frontmatter import parse_post
 
-    config = app.config
-    text = Path(app.env.doc2path(docname)).read_text(encoding="utf-8")
+    config = env.config
+    text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
     meta, errors = parse_post(text, categories=config.blog_categories, authors=config.blog_authors)
     return None if any(e.fatal for e in errors) else meta
 
 
-def published_posts(app) -> list[tuple[str, dict]]:
+def published_posts(env) -> list[tuple[str, dict]]:
     """(docname, metadata) of every post that will be built, from front matter."""
     posts = []
-    for docname in sorted(set(app.config.matched_blog_posts) & app.env.found_docs):
-        meta = front_matter(app, docname)
+    for docname in sorted(set(env.config.matched_blog_posts) & env.found_docs):
+        meta = front_matter(env, docname)
         if meta is not None:
             posts.append((docname, meta))
     return posts
@@ -83,13 +83,13 @@ class BookContents(Directive):
 
     def run(self):
         env = self.state.document.settings.env
-        app, docname = env.app, env.docname
+        docname = env.docname
         only = addnodes.only(expr="latex")
         by_category: dict[str, list[tuple]] = {}
-        for post, meta in published_posts(app):
+        for post, meta in published_posts(env):
             if meta.get("category"):
                 by_category.setdefault(meta["category"], []).append((meta["date"], post))
-        for category, label in app.config.blog_categories.items():
+        for category, label in env.config.blog_categories.items():
             if category in by_category:
                 posts = [post for _, post in sorted(by_category[category])]
                 only += [_part(label), _toctree(docname, posts)]
@@ -120,7 +120,7 @@ def book_outdated(app, env, added, changed, removed) -> list[str]:
         return roots
     known = getattr(env, "mlnotes_posts", {})
     for docname in sorted(set(changed) & set(app.config.matched_blog_posts)):
-        meta, old = front_matter(app, docname), known.get(docname)
+        meta, old = front_matter(env, docname), known.get(docname)
         if meta is None or old is None or \
                 (meta.get("category"), meta.get("date")) != (old.get("category"), old.get("date")):
             return roots

@@ -38,6 +38,7 @@ import importlib.util
 import shutil
 import sys
 import types
+import weakref
 from pathlib import Path
 
 from docutils.parsers.rst import Directive
@@ -50,6 +51,24 @@ SOCIAL_CARDS = "sphinxext.opengraph._social_cards"
 #: ``DEFAULT_SOCIAL_CONFIG`` of sphinxext-opengraph's social-card module
 SOCIAL_DEFAULTS = {"enable": True, "site_url": True, "site_title": True,
                    "page_title": True, "description": True}
+
+
+_app_ref = None
+
+
+def remember_app(app) -> None:
+    """The application the directive sets matplotlib's module up for (matplotlib's own
+    ``setup()`` records it on the module the same way).  Read from here, not from
+    ``env.app``, which Sphinx 9 deprecates."""
+    global _app_ref
+    _app_ref = weakref.ref(app)
+
+
+def _current_app():
+    app = _app_ref() if _app_ref is not None else None
+    if app is None:
+        raise RuntimeError("mlnotes_matplotlib: the plot directive ran outside a build")
+    return app
 
 
 def real_module(app):
@@ -82,7 +101,7 @@ class PlotDirective(Directive, metaclass=_Deferred):
     """``plot``: matplotlib's directive, imported on first use."""
 
     def run(self):
-        real = real_module(self.state.document.settings.env.app).PlotDirective
+        real = real_module(_current_app()).PlotDirective
         return real(self.name, self.arguments, self.options, self.content, self.lineno,
                     self.content_offset, self.block_text, self.state, self.state_machine).run()
 
@@ -161,6 +180,7 @@ def setup(app):
     app.add_config_value("plot_srcset", [], True)
     app.connect("doctree-read", mark_plot_labels)
     app.add_css_file("plot_directive.css")
+    app.connect("builder-inited", remember_app)
     app.connect("builder-inited", copy_css_file)
     app.connect("builder-inited", init_filename_registry)
     app.add_env_collector(FilenameCollector)

@@ -48,7 +48,7 @@ def complete_sitemap(app, exception) -> None:
     import sphinx_sitemap
 
     if exception is not None or app.builder.format != "html" \
-            or not hasattr(app.env.app, "sitemap_links"):
+            or not hasattr(app, "sitemap_links"):
         return
     outdir = Path(app.outdir)
     record = outdir / RECORD
@@ -61,7 +61,7 @@ def complete_sitemap(app, exception) -> None:
                  if page not in app.env.all_docs and (outdir / f"{page}{suffix}").is_file()}
     record.write_text(json.dumps(sorted(generated), ensure_ascii=False, indent=0), encoding="utf-8")
 
-    links = app.env.app.sitemap_links
+    links = app.sitemap_links
     while not links.empty():        # what this build wrote: listed again below
         links.get_nowait()
     for pagename in sorted(set(app.env.all_docs) | generated):

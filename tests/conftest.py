@@ -116,7 +116,8 @@ def feed_entries(path):
 def html_files(html: Path) -> dict[str, bytes]:
     """Each HTML page under the directory *html*, by its path relative to it."""
     return {p.relative_to(html).as_posix(): p.read_bytes()
-            for p in sorted(html.rglob("*.html"))}
+            for p in sorted(html.rglob("*.html"))
+            if ".doctrees" not in p.relative_to(html).parts}    # (a build without -d)
 
 
 def search_bundle(html: Path) -> dict[str, bytes]:

@@ -56,6 +56,8 @@ def test_registers_what_matplotlib_registers(monkeypatch):
     # the stylesheet is copied when the builder starts, not when the build is over
     expected = real.calls - {("connect", "build-finished", "copy_css_file")}
     expected |= {("connect", "builder-inited", "copy_css_file")}
+    # and the app is remembered for the directive as the real setup() does (not env.app)
+    expected |= {("connect", "builder-inited", "remember_app")}
     assert ours.calls == expected
 
 
