@@ -2,10 +2,13 @@ r"""Flow-based generative models: affine coupling layers and flow matching.
 
 Two halves, in the order of the post ``posts/flow-models``:
 
-* **Normalizing flows.**  An invertible map :math:`f` from data :math:`x` to a
-  latent :math:`z=f(x)` with :math:`z\sim\mathcal N(0,I)` gives the exact density
-  :math:`\log p(x)=\log\mathcal N(f(x);0,I)+\log\lvert\det\partial f/\partial x\rvert`.
-  :math:`f` is a stack of affine coupling layers (Dinh et al., 2017), each
+* **Normalizing flows.**  As in the post, :math:`f` maps noise to data,
+  :math:`x=f(z)`, and :math:`g=f^{-1}` maps data :math:`x` to the latent
+  :math:`z=g(x)` with :math:`z\sim\mathcal N(0,I)`, which gives the exact density
+  :math:`\log p(x)=\log\mathcal N(g(x);0,I)+\log\lvert\det\partial g/\partial x\rvert`.
+  :func:`flow_forward` computes :math:`g` (the direction used for the
+  likelihood), :func:`flow_inverse` computes :math:`f` (used for sampling).
+  :math:`g` is a stack of affine coupling layers (Dinh et al., 2017), each
   with a tiny MLP given by explicit weight arrays.
 * **Flow matching.**  A velocity field :math:`v(x,t)` whose ODE
   :math:`\mathrm dx/\mathrm dt=v` carries noise :math:`x_0\sim\mathcal N(0,I)` at
@@ -137,7 +140,7 @@ def coupling_inverse(y: np.ndarray, layer: dict) -> np.ndarray:
 
 
 def flow_forward(x: np.ndarray, layers: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    r"""Compose coupling layers, :math:`z=f_K\circ\dots\circ f_1(x)`, summing the log-determinants.
+    r"""Compose coupling layers, :math:`z=g(x)=g_K\circ\dots\circ g_1(x)`, summing the log-determinants.
 
     .. math:: \log\Bigl\lvert\det\frac{\partial z}{\partial x}\Bigr\rvert
               =\sum_{k=1}^{K}\log\Bigl\lvert\det\frac{\partial h_k}{\partial h_{k-1}}\Bigr\rvert,
@@ -156,7 +159,7 @@ def flow_forward(x: np.ndarray, layers: list[dict]) -> tuple[np.ndarray, np.ndar
 
 
 def flow_inverse(z: np.ndarray, layers: list[dict]) -> np.ndarray:
-    r"""Invert :func:`flow_forward`: undo the layers in reverse order (used for sampling).
+    r"""Invert :func:`flow_forward`, :math:`x=f(z)=g_1^{-1}\circ\dots\circ g_K^{-1}(z)` (used for sampling).
 
     >>> flow_inverse(np.ones((1, 2)), [])
     array([[1., 1.]])
@@ -180,8 +183,8 @@ def standard_normal_logpdf(z: np.ndarray) -> np.ndarray:
 def flow_log_prob(x: np.ndarray, layers: list[dict]) -> np.ndarray:
     r"""Exact log-density of a flow by the change of variables.
 
-    .. math:: \log p_X(x)=\log\mathcal N\bigl(f(x);0,I\bigr)
-              +\log\Bigl\lvert\det\frac{\partial f}{\partial x}\Bigr\rvert
+    .. math:: \log p_X(x)=\log\mathcal N\bigl(g(x);0,I\bigr)
+              +\log\Bigl\lvert\det\frac{\partial g}{\partial x}\Bigr\rvert
 
     >>> layer = {"mask": np.array([True, False]), "W1": np.array([[1.0]]), "b1": np.zeros(1),
     ...          "W2": np.array([[0.5, -1.0]]), "b2": np.zeros(2)}

@@ -7,9 +7,9 @@ cumulative product of the noise schedule, the score of the noisy marginal is
 
 The first functions combine noise predictions or scores and work on arrays of
 any shape.  The rest build a toy problem in which every quantity is exact:
-class :math:`k` has clean data :math:`x_0\mid y=k\sim\mathcal N(\mu_k, s_k^2 I)`
+class :math:`k` has clean data :math:`x_0\mid y=k\sim\mathcal N(\mu_k, \sigma_k^2 I)`
 in :math:`d` dimensions with prior :math:`\pi_k`, so that
-:math:`p_t(x\mid y=k)=\mathcal N(\sqrt{\bar\alpha_t}\mu_k,\ (\bar\alpha_t s_k^2+1-\bar\alpha_t) I)`
+:math:`p_t(x\mid y=k)=\mathcal N(\sqrt{\bar\alpha_t}\mu_k,\ (\bar\alpha_t \sigma_k^2+1-\bar\alpha_t) I)`
 and the conditional score, the unconditional score and the classifier
 :math:`p_t(y\mid x)` all have closed forms.  Points are arrays of shape
 ``(..., d)``; means have shape ``(K, d)``; standard deviations and priors
@@ -137,7 +137,7 @@ def class_log_likelihoods(x: np.ndarray, alpha_bar_t: float, means: np.ndarray,
 
     .. math:: \log p_t(x\mid y=k) = -\frac d2\log(2\pi v_k)
               - \frac{\lVert x-\sqrt{\bar\alpha_t}\mu_k\rVert^2}{2v_k},
-              \qquad v_k=\bar\alpha_t s_k^2+1-\bar\alpha_t
+              \qquad v_k=\bar\alpha_t \sigma_k^2+1-\bar\alpha_t
 
     >>> ll = class_log_likelihoods(np.array([[0.0]]), 1.0, np.array([[0.0]]), np.array([1.0]))
     >>> round(float(ll[0, 0]), 6)   # log of the standard normal density at 0

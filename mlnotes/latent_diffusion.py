@@ -1,4 +1,4 @@
-r"""Latent diffusion (Stable Diffusion): sizes, cross-attention and the timestep embedding.
+r"""Latent diffusion (Stable Diffusion): sizes, cross-attention, timestep embedding, noise schedule.
 
 The diffusion model of Rombach et al. (2022) works on the latent
 :math:`z=\mathcal E(x)` of an autoencoder that downsamples an
@@ -23,6 +23,7 @@ __all__ = [
     "cross_attention",
     "multi_head_cross_attention",
     "timestep_embedding",
+    "scaled_linear_beta_schedule",
 ]
 
 
@@ -160,8 +161,11 @@ def timestep_embedding(t: np.ndarray, dim: int, max_period: float = 10000.0) -> 
     .. math:: e(t) = \bigl[\cos(\omega_0 t),\dots,\cos(\omega_{k-1}t),\
               \sin(\omega_0 t),\dots,\sin(\omega_{k-1}t)\bigr],
 
-    the layout of the DDPM/LDM code (the Transformer of Vaswani et al.
-    interleaves the same sines and cosines).  ``dim`` must be even.
+    the layout of ``timestep_embedding`` in the LDM / Stable Diffusion UNet code,
+    which takes it from OpenAI's guided-diffusion.  The original DDPM code
+    (``get_timestep_embedding`` of Ho et al.) puts the sines first,
+    ``[sin, cos]``, with frequencies :math:`P^{-i/(k-1)}`; the Transformer of
+    Vaswani et al. interleaves sines and cosines.  ``dim`` must be even.
 
     >>> timestep_embedding(np.array([0.0]), 4)   # t = 0: all cosines 1, all sines 0
     array([[1., 1., 0., 0.]])
@@ -175,3 +179,26 @@ def timestep_embedding(t: np.ndarray, dim: int, max_period: float = 10000.0) -> 
     freqs = max_period ** (-np.arange(half) / half)            # (dim/2,)
     args = np.asarray(t, dtype=float)[:, None] * freqs[None]   # (T, dim/2)
     return np.concatenate([np.cos(args), np.sin(args)], axis=-1)   # (T, dim)
+
+
+def scaled_linear_beta_schedule(num_steps: int = 1000, beta_start: float = 0.00085,
+                                beta_end: float = 0.012) -> np.ndarray:
+    r"""The noise schedule of Stable Diffusion v1: :math:`\sqrt{\beta_t}` evenly spaced.
+
+    .. math:: \beta_t=\Bigl(\sqrt{\beta_\text{start}}+\tfrac{t-1}{T-1}
+              \bigl(\sqrt{\beta_\text{end}}-\sqrt{\beta_\text{start}}\bigr)\Bigr)^2,
+              \qquad t=1,\dots,T
+
+    with :math:`T=1000`, :math:`\beta_\text{start}=0.00085`,
+    :math:`\beta_\text{end}=0.012` (``linear_start`` / ``linear_end`` of the
+    v1 config; the LDM code calls this schedule ``linear``, diffusers calls it
+    ``scaled_linear``).  DDPM's linear schedule is
+    :func:`mlnotes.diffusion.linear_beta_schedule`.
+
+    >>> betas = scaled_linear_beta_schedule()
+    >>> round(float(betas[0]), 8), round(float(betas[-1]), 8)
+    (0.00085, 0.012)
+    >>> round(float(np.prod(1.0 - betas)), 4)   # alpha-bar at t = T
+    0.0047
+    """
+    return np.linspace(np.sqrt(beta_start), np.sqrt(beta_end), num_steps) ** 2

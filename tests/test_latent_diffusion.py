@@ -177,3 +177,22 @@ def test_timestep_embedding_properties():
     assert ld.timestep_embedding(np.array([1.0]), 4).round(4).tolist() == [[0.5403, 1.0, 0.8415, 0.01]]
     with pytest.raises(ValueError):
         ld.timestep_embedding(t, 5)
+
+
+def test_scaled_linear_schedule_numbers_in_the_post():
+    """SD v1: sqrt(beta) evenly spaced from sqrt(0.00085) to sqrt(0.012), T = 1000."""
+    from mlnotes import diffusion as d
+
+    betas = ld.scaled_linear_beta_schedule()
+    assert betas.shape == (1000,)
+    assert betas[0] == pytest.approx(0.00085, rel=1e-12) and betas[-1] == pytest.approx(0.012, rel=1e-12)
+    assert np.allclose(np.diff(np.sqrt(betas)), np.diff(np.sqrt(betas))[0])   # linear in sqrt(beta)
+    assert not np.allclose(np.diff(betas), np.diff(betas)[0])                 # not linear in beta
+    ab_T = d.alpha_bars(betas)[-1]
+    assert ab_T == pytest.approx(0.0047, abs=5e-5)                 # printed 0.0047
+    assert np.sqrt(ab_T) == pytest.approx(0.068, abs=5e-4)         # printed 0.068
+    ddpm_T = d.alpha_bars(d.linear_beta_schedule(1000))[-1]
+    assert np.sqrt(ddpm_T) == pytest.approx(0.0064, abs=5e-5)      # DDPM, printed 0.0064
+    assert 10 < np.sqrt(ab_T) / np.sqrt(ddpm_T) < 100              # "an order of magnitude larger"
+    scale_factor = 0.18215                                           # SD v1 config
+    assert 1 / scale_factor == pytest.approx(5.49, abs=5e-3)        # sigma-hat, printed 5.49
