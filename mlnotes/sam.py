@@ -171,16 +171,18 @@ def focal_loss(logits: np.ndarray, target: np.ndarray, alpha: float = 0.25,
     return loss.mean(axis=(-2, -1))
 
 
-def mask_loss(logits: np.ndarray, target: np.ndarray, focal_weight: float = 1.0,
+def mask_loss(logits: np.ndarray, target: np.ndarray, focal_weight: float = 20.0,
               dice_weight: float = 1.0) -> np.ndarray:
     r"""A linear combination of :func:`focal_loss` and :func:`dice_loss`, one value per mask.
 
-    ``logits`` of shape ``(K, H, W)`` (K candidate masks) and a ``target`` of
-    shape ``(H, W)`` give ``K`` losses.
+    The default 20 : 1 weighting of focal to dice loss is the ratio Kirillov et al. (2023) report;
+    SAM's training code is not public, so the two losses themselves (``alpha``, ``gamma``, the
+    smoothing constant, averaging over pixels) are this module's choices.  ``logits`` of shape
+    ``(K, H, W)`` (K candidate masks) and a ``target`` of shape ``(H, W)`` give ``K`` losses.
 
     >>> t = np.zeros((4, 4)); t[:2, :2] = 1
     >>> mask_loss(np.stack([np.where(t > 0, 50.0, -50.0), -50 * np.ones((4, 4))]), t).round(3)
-    array([0.   , 3.925])
+    array([ 0. , 63.3])
     """
     return focal_weight * focal_loss(logits, target) + dice_weight * dice_loss(logits, target)
 

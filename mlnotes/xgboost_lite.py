@@ -100,7 +100,9 @@ def split_gain(GL, HL, GR, HR, lam: float, gamma: float):
     .. math:: \mathrm{Gain}=\frac12\Bigl[\frac{G_L^2}{H_L+\lambda}+\frac{G_R^2}{H_R+\lambda}
               -\frac{(G_L+G_R)^2}{H_L+H_R+\lambda}\Bigr]-\gamma
 
-    Works elementwise on arrays of candidate splits.
+    Works elementwise on arrays of candidate splits.  This is the gain of Chen & Guestrin (2016).  The
+    xgboost library reports (and compares with its ``gamma``) the bracket alone, without the
+    :math:`\tfrac12` and the :math:`-\gamma`, i.e. twice our gain at :math:`\gamma=0`.
 
     >>> round(split_gain(-2.0, 2.0, -8.0, 2.0, lam=1.0, gamma=0.0), 6)   # (4/3 + 64/3 - 100/5) / 2
     1.333333

@@ -112,11 +112,14 @@ def test_min_over_masks_picks_the_matching_mask():
     target = square(10, 4)
     assert np.allclose(sam.mask_iou(masks, target), [0.25, 1.0, 4 / 9])
     logits = np.where(masks, 10.0, -10.0)
-    assert np.allclose(sam.dice_loss(logits, target), [0.571, 0.0, 0.377], atol=1e-3)
-    losses = sam.mask_loss(logits, target)
-    assert np.allclose(losses, [0.871, 0.0, 1.877], atol=1e-3)
+    # the table of the post, at the printed precision (three decimals)
+    assert np.allclose(sam.dice_loss(logits, target), [0.571, 0.0, 0.377], atol=5e-4)
+    assert np.allclose(sam.focal_loss(logits, target), [0.300, 0.0, 1.500], atol=5e-4)
+    losses = sam.mask_loss(logits, target)                  # SAM's 20 : 1 focal : dice
+    assert np.allclose(losses, 20 * sam.focal_loss(logits, target) + sam.dice_loss(logits, target))
+    assert np.allclose(losses, [6.571, 0.0, 30.375], atol=5e-4)
     loss, k = sam.min_over_masks(losses)
-    assert k == 1 and loss == pytest.approx(0.0, abs=1e-3)
+    assert k == 1 and loss == pytest.approx(0.0, abs=5e-4)
     # every other target is matched by its own mask
     for j in range(3):
         assert sam.min_over_masks(sam.mask_loss(logits, masks[j]))[1] == j

@@ -1,8 +1,11 @@
 """mlnotes.xgboost_lite against hand calculation (the worked example of posts/gbdt-to-xgboost.md),
-finite differences and brute force."""
+finite differences, brute force and the xgboost library itself."""
+
+import json
 
 import numpy as np
 import pytest
+import xgboost as xgb
 
 from mlnotes import xgboost_lite as xg
 
@@ -196,3 +199,103 @@ def test_shrinkage_experiment_in_post():
     assert best[1.0] == (4, 0.0272, 0.0375)      # eta = 1: best after 4 rounds, then overfits
     assert best[0.3] == (15, 0.0241, 0.0308)
     assert best[0.1] == (57, 0.025, 0.0258)
+
+
+# ---------------------------------------------------------------------------------------------
+# Against the real library (xgboost, CPU build, pinned in requirements-test.txt).  The exact greedy
+# updater ("grow_colmaker,prune") is the one the NumPy version mirrors.  base_score = 0: since 2.0
+# the library would otherwise estimate the intercept from the labels (2.5 here); min_child_weight
+# = 0 matches fit_tree's default (the library's default is 1).
+
+def _xgb_params(**kw):
+    return {"objective": "reg:squarederror", "tree_method": "exact", "base_score": 0.0, "eta": 1.0,
+            "max_depth": 1, "lambda": 1.0, "min_child_weight": 0.0, "gamma": 0.0, **kw}
+
+
+def _xgb_train(X, y, n_rounds=1, **kw):
+    return xgb.train(_xgb_params(**kw), xgb.DMatrix(X, label=y), num_boost_round=n_rounds)
+
+
+# The dump quoted in the post (XGBoost 3.2, float32 statistics).
+XGB_DUMP = ("0:[f0<2.5] yes=1,no=2,missing=1,gain=2.66666794,cover=4\n"
+            "\t1:leaf=0.666666687,cover=2\n"
+            "\t2:leaf=2.66666675,cover=2\n")
+
+
+def test_xgboost_library_worked_example():
+    booster = _xgb_train(X4, Y4)
+    assert booster.get_dump(with_stats=True)[0] == XGB_DUMP
+    node = json.loads(booster.get_dump(dump_format="json", with_stats=True)[0])
+    g, h = xg.squared_grad_hess(Y4, np.zeros(4))
+    gain, thr, _ = xg.best_split(X4[:, 0], g, h, lam=1.0, gamma=0.0)
+    tree = xg.fit_tree(X4, g, h, max_depth=1, lam=1.0)
+    # same cut, same leaves; the library's "gain" is the bracket without the 1/2, i.e. twice ours
+    assert node["split_condition"] == thr == 2.5
+    assert [c["leaf"] for c in node["children"]] == pytest.approx(tree["value"][1:].tolist(), rel=1e-6)
+    assert node["gain"] == pytest.approx(2 * gain, rel=1e-6)              # 8/3 = 2 * 4/3
+    assert booster.predict(xgb.DMatrix(X4)) == pytest.approx(xg.tree_predict(tree, X4), rel=1e-6)
+
+
+def test_xgboost_library_estimates_base_score_unless_given():
+    params = {k: v for k, v in _xgb_params().items() if k != "base_score"}
+    booster = xgb.train(params, xgb.DMatrix(X4, label=Y4), num_boost_round=1)
+    config = json.loads(booster.save_config())["learner"]["learner_model_param"]
+    assert float(config["base_score"].strip("[]")) == 2.5                # mean of y, one Newton step
+    node = json.loads(booster.get_dump(dump_format="json", with_stats=True)[0])
+    g, h = xg.squared_grad_hess(Y4, np.full(4, 2.5))
+    assert node["gain"] == pytest.approx(2 * xg.best_split(X4[:, 0], g, h, lam=1.0, gamma=0.0)[0])  # 6 = 2*3
+
+
+def test_xgboost_library_gamma_is_compared_with_twice_our_gain():
+    g, h = xg.squared_grad_hess(Y4, np.zeros(4))
+    for gamma in (0.0, 0.75, 1.3, 1.4, 1.5, 2.0):
+        ours = xg.fit_tree(X4, g, h, max_depth=1, lam=1.0, gamma=gamma)
+        lib = _xgb_train(X4, Y4, gamma=2 * gamma).get_dump()[0]
+        assert (ours["feature"][0] == 0) == lib.startswith("0:[f0<2.5]"), gamma
+    # the post's gamma = 1.5 prunes our tree, but the library still splits: 8/3 > 1.5
+    assert _xgb_train(X4, Y4, gamma=1.5).get_dump()[0].startswith("0:[f0<2.5]")
+    assert _xgb_train(X4, Y4, gamma=3.0).get_dump()[0] == "0:leaf=2\n"
+
+
+def test_xgboost_library_hist_default_cuts_at_a_bin_boundary():
+    params = {k: v for k, v in _xgb_params().items() if k != "tree_method"}   # the default is hist
+    booster = xgb.train(params, xgb.DMatrix(X4, label=Y4), num_boost_round=1)
+    hist = _xgb_train(X4, Y4, tree_method="hist")
+    assert booster.get_dump(with_stats=True) == hist.get_dump(with_stats=True)
+    node = json.loads(booster.get_dump(dump_format="json")[0])
+    assert node["split_condition"] == 3.0                                # exact: 2.5; same partition
+    assert [c["leaf"] for c in node["children"]] == pytest.approx([2 / 3, 8 / 3], rel=1e-6)
+
+
+def test_xgboost_library_exact_prunes_after_growing():
+    """A weak root split above two strong ones: the exact method grows the tree and then prunes only
+    nodes whose children are both leaves, so it keeps the root; fit_tree (like tree_method="hist")
+    stops at the root."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([1.0, -1.0, -1.0, 1.5])
+    g, h = xg.squared_grad_hess(y, np.zeros(4))
+    assert xg.fit_tree(X, g, h, max_depth=2, lam=1.0, gamma=0.25)["feature"].tolist() == [-1]
+    exact = _xgb_train(X, y, max_depth=2, gamma=0.5)
+    root = json.loads(exact.get_dump(dump_format="json", with_stats=True)[0])
+    assert root["split"] == "f0" and root["gain"] < 0.5                   # kept although gain < gamma
+    assert all(c["gain"] > 0.5 for c in root["children"])
+    assert exact.predict(xgb.DMatrix(X)) == pytest.approx(
+        xg.tree_predict(xg.fit_tree(X, g, h, max_depth=2, lam=1.0), X), rel=1e-6)
+    hist = _xgb_train(X, y, max_depth=2, gamma=0.5, tree_method="hist")
+    assert hist.get_dump()[0] == "0:leaf=0.100000001\n"
+
+
+@pytest.mark.parametrize("loss_name", ["squared", "logistic"])
+def test_xgboost_library_agrees_over_many_rounds(loss_name):
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((150, 3)).astype(np.float32).astype(float)  # the library stores float32
+    noise = rng.standard_normal(150)
+    if loss_name == "squared":
+        y, kw = np.sin(2 * X[:, 0]) + X[:, 1] + 0.2 * noise, {}
+    else:                                                                # base_score 0.5 = margin 0
+        y, kw = (X[:, 0] * X[:, 1] + 0.3 * noise > 0).astype(float), {"objective": "binary:logistic",
+                                                                      "base_score": 0.5}
+    booster = _xgb_train(X, y, n_rounds=20, eta=0.3, max_depth=3, **kw)
+    model = xg.boost(X, y, loss_name, n_rounds=20, eta=0.3, max_depth=3, lam=1.0)
+    margin = booster.predict(xgb.DMatrix(X), output_margin=True)
+    assert np.max(np.abs(margin - xg.predict(model, X))) < 1e-5
