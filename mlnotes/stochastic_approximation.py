@@ -29,6 +29,8 @@ __all__ = [
     "bisect_root",
     "constant_step_variance",
     "random_walk_true_values",
+    "random_walk_transition",
+    "random_walk_expected_visits",
     "td0_random_walk",
 ]
 
@@ -158,6 +160,39 @@ def random_walk_true_values(n_states: int = 5) -> np.ndarray:
     array([0.16666667, 0.33333333, 0.5       , 0.66666667, 0.83333333])
     """
     return np.arange(1, n_states + 1) / (n_states + 1)
+
+
+def random_walk_transition(n_states: int = 5) -> np.ndarray:
+    r"""Transition matrix :math:`P` among the non-terminal states of the bounded random walk.
+
+    From state :math:`s` the walk moves to :math:`s\pm1` with probability 1/2; moves into a
+    terminal state leave the matrix, so the rows at the two ends sum to 1/2.  With
+    :math:`\gamma=1` the Bellman operator is :math:`\mathcal TV=\bar r+PV`, so TD(0) looks for
+    the root of :math:`M(V)=(I-P)V-\bar r`, whose Jacobian is :math:`I-P`.  Its eigenvalues
+    are :math:`1-\cos(k\pi/(n+1))`, :math:`k=1..n`.
+
+    >>> P = random_walk_transition(3)
+    >>> P
+    array([[0. , 0.5, 0. ],
+           [0.5, 0. , 0.5],
+           [0. , 0.5, 0. ]])
+    >>> round(float(np.linalg.eigvalsh(np.eye(5) - random_walk_transition(5)).min()), 4)
+    0.134
+    """
+    return 0.5 * (np.eye(n_states, k=1) + np.eye(n_states, k=-1))
+
+
+def random_walk_expected_visits(n_states: int = 5) -> np.ndarray:
+    r"""Expected visits per episode to each non-terminal state, starting from the middle.
+
+    The row of :math:`(I-P)^{-1}` for the start state (the Green's function of the walk).
+
+    >>> random_walk_expected_visits(5)
+    array([1., 2., 3., 2., 1.])
+    """
+    start = (n_states + 1) // 2 - 1                       # 0-based index of the middle state
+    green = np.linalg.inv(np.eye(n_states) - random_walk_transition(n_states))
+    return green[start]
 
 
 def td0_random_walk(rng: np.random.Generator, episodes: int, n_states: int = 5,

@@ -98,4 +98,18 @@ def test_hbm_counts():
     assert 0.95 < ratio < 1.1                       # leading term 12 N^2 d^2 / M
     # numbers quoted in the post: about 8x fewer accesses at d = 64, about 2x at d = 128
     assert fa.hbm_accesses_standard(n, 64) / fa.hbm_accesses_flash(n, 64, sram) == pytest.approx(8, rel=0.1)
+    ratio64 = fa.hbm_accesses_standard(n, 64) / fa.hbm_accesses_flash(n, 64, sram)
+    assert ratio64 == pytest.approx(7.6, abs=0.05)                # "1/7.6" in the post
     assert fa.hbm_accesses_standard(n, 128) / fa.hbm_accesses_flash(n, 128, sram) == pytest.approx(2, rel=0.1)
+
+
+def test_a100_capacity_ratios_in_post():
+    """HBM 40-80 GB vs 192 KB SRAM per SM x 108 SMs (A100), as quoted in the post."""
+    sm, n_sm = 192 * 1024, 108
+    total = sm * n_sm
+    assert total / 1e6 == pytest.approx(21, abs=0.5)                 # about 21 MB
+    lo, hi = 40e9 / total, 80e9 / total
+    assert round(lo, -2) == 1900 and round(hi, -2) == 3800            # about 1900-3800x
+    assert round(math.log10(lo), 1) == 3.3 and round(math.log10(hi), 1) == 3.6   # 3.3-3.6 orders of magnitude
+    assert round(40e9 / sm, -5) == 2e5 and round(80e9 / sm, -5) == 4e5
+    assert round(math.log10(40e9 / sm), 1) == 5.3 and round(math.log10(80e9 / sm), 1) == 5.6

@@ -195,6 +195,67 @@ def test_straight_through_bias():
     assert np.mean((hard1 @ C) ** 2) == pytest.approx(PI @ C**2, abs=0.02)
 
 
+def cubic_grad(z):
+    """Gradient of L(z) = (c . z)^3."""
+    return 3 * ((z @ C) ** 2)[..., None] * C
+
+
+def test_straight_through_limit_is_trapezoid_rule():
+    """tau -> 0 limit of the ST mean: exact for any quadratic loss, biased for the cubic one."""
+    rng = np.random.default_rng(5)
+    for _ in range(5):                                    # L(z) = z.A z + b.z, A not symmetric
+        logits = rng.normal(size=4)
+        a, b = rng.normal(size=(4, 4)), rng.normal(size=4)
+        eye = np.eye(4)
+        values = np.einsum("ki,ij,kj->k", eye, a, eye) + eye @ b
+        vertex_grads = eye @ (a + a.T) + b
+        assert np.allclose(G.straight_through_limit_mean(logits, vertex_grads),
+                           G.categorical_expectation_grad(logits, values), atol=1e-12)
+    # the cubic example of the post
+    eye = np.eye(4)
+    exact = G.categorical_expectation_grad(LOGITS, C**3)
+    limit = G.straight_through_limit_mean(LOGITS, cubic_grad(eye))
+    assert np.allclose(C**3, [1, 8, 27, 64])
+    assert pytest.approx(35.4) == PI @ C**3
+    assert np.allclose(exact, [-3.44, -5.48, -2.52, 11.44], atol=1e-12)
+    assert np.allclose(limit, [-4.11, -5.82, -2.43, 12.36], atol=1e-12)
+    # limit minus exact = 1/2 pi_j sum_i pi_i (c_j - c_i)^3, the trapezoid error on each edge
+    diff = C[:, None] - C[None, :]
+    assert np.allclose(limit - exact, 0.5 * PI * ((diff**3) @ PI), atol=1e-12)
+    assert limit[0] / exact[0] == pytest.approx(1.19, abs=0.005)      # about 19% too large
+    assert limit[3] / exact[3] == pytest.approx(1.08, abs=0.005)      # about 8% too large
+
+
+def test_straight_through_bias_cubic():
+    """Quoted in the post: L(z) = (c.z)^3 with the same 4e5 noise samples as the quadratic case."""
+    exact = G.categorical_expectation_grad(LOGITS, C**3)
+    limit = G.straight_through_limit_mean(LOGITS, cubic_grad(np.eye(4)))
+    g = G.sample_gumbel(np.random.default_rng(1), (400_000, 4))
+    hard1, _ = G.straight_through(LOGITS, g, 1.0)
+    st1 = G.straight_through_grad(LOGITS, g, 1.0, cubic_grad(hard1))
+    assert np.allclose(st1.mean(0), [-4.92, -4.15, -0.03, 9.11], atol=0.005)
+    hard01, _ = G.straight_through(LOGITS, g, 0.1)
+    st01 = G.straight_through_grad(LOGITS, g, 0.1, cubic_grad(hard01))
+    mean01 = st01.mean(0)
+    assert np.allclose(mean01, [-4.3, -5.8, -2.2, 12.3], atol=0.05)
+    assert np.all(np.abs(mean01 - limit) < np.abs(mean01 - exact))   # nearer the limit than the truth
+    sd = st01.std(0)
+    assert sd.min() >= 18.95 and sd.max() < 39.5                     # standard deviations 19-39
+    assert np.mean((hard1 @ C) ** 3) == pytest.approx(35.4, abs=0.05)
+    # smaller temperature, more samples: the mean settles on the trapezoid limit, not on the exact gradient
+    rng = np.random.default_rng(2)
+    total = np.zeros(4)
+    n = 0
+    for _ in range(5):
+        g = G.sample_gumbel(rng, (400_000, 4))
+        hard, _ = G.straight_through(LOGITS, g, 0.03)
+        total += G.straight_through_grad(LOGITS, g, 0.03, cubic_grad(hard)).sum(0)
+        n += len(g)
+    mean003 = total / n
+    assert np.abs(mean003 - limit).max() < 0.15
+    assert np.abs(mean003 - exact)[[0, 1, 3]].min() > 0.25
+
+
 # -- REINFORCE versus pathwise on f(z) = z^2 ----------------------------------------
 
 

@@ -98,3 +98,21 @@ def test_merge_is_elementwise_over_rows():
                             np.array([s[0] for s in right]), np.array([s[1] for s in right]))
     for i, row in enumerate(x):
         assert m[i] == row.max() and d[i] == pytest.approx(np.exp(row - row.max()).sum())
+
+
+def test_exp_underflow_thresholds():
+    """The table on the concept page: where exp leaves the normal range and where it rounds to 0."""
+    for dtype, overflow, subnormal, zero in [(np.float64, 709.78, -708.40, -745.13),
+                                             (np.float32, 88.72, -87.34, -103.97)]:
+        fi = np.finfo(dtype)
+        assert np.log(float(fi.max)) == pytest.approx(overflow, abs=0.005)
+        assert np.log(float(fi.tiny)) == pytest.approx(subnormal, abs=0.005)          # ln 2^-1022, ln 2^-126
+        half_smallest = np.log(float(fi.smallest_subnormal)) - np.log(2)              # ln 2^-1075, ln 2^-150
+        assert half_smallest == pytest.approx(zero, abs=0.005)
+        with np.errstate(under="ignore", over="ignore"):
+            assert np.isinf(np.exp(dtype(overflow + 0.01)))
+            assert np.isfinite(np.exp(dtype(overflow - 0.01)))
+            assert np.exp(dtype(subnormal + 0.01)) >= fi.tiny                          # still normal
+            assert 0 < np.exp(dtype(subnormal - 0.01)) < fi.tiny                       # subnormal
+            assert np.exp(dtype(zero + 0.01)) > 0
+            assert np.exp(dtype(zero - 0.01)) == 0

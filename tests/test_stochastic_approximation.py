@@ -52,6 +52,44 @@ def test_step_size_conditions_matter():
     c = 1.0 + 0.5 * np.cos(ROOT)                          # M'(theta*)
     assert rmse["constant"] == pytest.approx(np.sqrt(S.constant_step_variance(0.1, c, 1.0)), rel=0.15)
     assert rmse["1/n"] < rmse["1/sqrt(n)"] < rmse["constant"] < rmse["1/n^2"]
+    # sum a_n^2 = infinity with a_n = 1/sqrt(n), yet it converges: about 0.11 at step 2000 (the post),
+    # close to the constant-step formula evaluated at the current step, sqrt(w_2000) = 0.10
+    assert rmse["1/sqrt(n)"] == pytest.approx(0.11, abs=0.005)
+    assert np.sqrt(S.constant_step_variance(1 / np.sqrt(2000), c, 1.0)) == pytest.approx(0.10, abs=0.005)
+
+
+def test_variance_recursion_needs_only_steps_to_zero():
+    """v_{n+1} = (1 - a_n c)^2 v_n + a_n^2 sigma^2 = (1 - b_n) v_n + b_n w_n,
+    with w_n = constant_step_variance(a_n): a_n -> 0 and sum a_n = infinity are enough."""
+    c, sigma = 1.0, 1.0
+    n = np.arange(1, 200001, dtype=float)
+    a = 1 / np.sqrt(n)                                    # sum a_n^2 = infinity
+    v = 1.0
+    for k, a_k in enumerate(a):
+        b = a_k * c * (2 - a_k * c)
+        w = S.constant_step_variance(a_k, c, sigma)
+        v_next = (1 - a_k * c) ** 2 * v + a_k**2 * sigma**2
+        assert v_next == pytest.approx((1 - b) * v + b * w, rel=1e-12, abs=1e-15)
+        v = v_next
+        if k == 999:
+            v_1000 = v
+    assert v < 0.2 * v_1000                               # keeps shrinking
+    # v_n ~ w_n ~ sigma^2 / (2 c sqrt n)
+    assert v == pytest.approx(sigma**2 / (2 * c * np.sqrt(n[-1])), rel=0.02)
+
+
+def test_slow_rate_when_ac_below_one_half():
+    """a_n = a/n with a c < 1/2: the variance recursion decays like n^(-2ac),
+    i.e. the RMS error like n^(-ac)."""
+    ac = 0.134
+    v = 1.0
+    checkpoints = {}
+    for n in range(1, 10**6 + 1):
+        v = (1 - ac / n) ** 2 * v + 1.0 / n**2
+        if n in (10**5, 10**6):
+            checkpoints[n] = v
+    slope = np.log(checkpoints[10**6] / checkpoints[10**5]) / np.log(10)
+    assert slope == pytest.approx(-2 * ac, abs=0.01)
 
 
 def test_constant_step_variance_closed_form():
@@ -93,3 +131,39 @@ def test_worked_step():
     assert path[1, 0] == pytest.approx(1.2205, abs=1e-4)
     assert -5.0 - float(M(np.array(-5.0))) == pytest.approx(1.5205, abs=1e-4)
     assert S.step_sizes("1/n^2", 100000)[1:].sum() == pytest.approx(np.pi**2 / 6 - 1, abs=1e-4)
+
+
+def test_td_random_walk_effective_slope():
+    """The numbers behind the explanation of slow TD(0) with 1/k(s) steps."""
+    P = S.random_walk_transition(5)
+    eig = np.linalg.eigvalsh(np.eye(5) - P)
+    assert np.allclose(eig, np.sort(1 - np.cos(np.arange(1, 6) * np.pi / 6)))
+    assert round(eig.min(), 3) == 0.134                   # smallest eigenvalue of I - P, well below 1/2
+    assert pytest.approx(0.73, abs=0.005) == 10 ** -0.134  # ten times the episodes, error x 0.73
+    # expected visits per episode from the middle state: (1, 2, 3, 2, 1); check against a simulation too
+    mu = S.random_walk_expected_visits(5)
+    assert np.allclose(mu, [1, 2, 3, 2, 1])
+    rng = np.random.default_rng(0)
+    counts = np.zeros(7)
+    episodes = 20000
+    for _ in range(episodes):
+        s = 3
+        while 0 < s < 6:
+            counts[s] += 1
+            s += 1 if rng.random() < 0.5 else -1
+    assert np.allclose(counts[1:-1] / episodes, mu, atol=0.06)
+
+
+def test_td0_error_decays_like_n_to_minus_0134():
+    """20 seeds x 5000 episodes, steps 1/k(s): the log-log slope of the RMS error
+    after episode 500 is about -0.14 (theory: -0.134)."""
+    truth = S.random_walk_true_values(5)
+    episodes, seeds = 5000, 20
+    mse = np.zeros(episodes)
+    for s in range(seeds):
+        v = S.td0_random_walk(np.random.default_rng(s), episodes, power=1.0)
+        mse += np.mean((v - truth) ** 2, axis=1) / seeds
+    n = np.arange(1, episodes + 1)
+    keep = n >= 500
+    slope = np.polyfit(np.log(n[keep]), np.log(np.sqrt(mse[keep])), 1)[0]
+    assert slope == pytest.approx(-0.14, abs=0.005)

@@ -140,3 +140,18 @@ def test_overlap_counts_and_checkerboard():
     assert set(np.unique(img[2:-2, 2:-2])) == {1.0, 2.0, 4.0}     # checkerboard in the interior
     even = U.conv_transpose2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 4, 4)), stride=2, padding=1)[0, 0]
     assert np.all(even[1:-1, 1:-1] == 4.0)
+
+
+def test_even_overlap_can_still_make_a_checkerboard():
+    """k = 4, s = 2: each phase sums its own taps; (0.2, 0.9, 0.6, 0.1) gives 0.8 and 1.0
+    (numbers in the post)."""
+    u = np.array([0.2, 0.9, 0.6, 0.1])
+    assert np.allclose([u[0] + u[2], u[1] + u[3]], [0.8, 1.0])
+    out1d = F.conv_transpose1d(t(np.ones(6))[None, None], t(u)[None, None], stride=2).numpy().ravel()
+    assert np.allclose(out1d[2:-2], [0.8, 1.0] * 5)
+    img = U.conv_transpose2d(np.ones((1, 1, 6, 6)), np.outer(u, u)[None, None], stride=2, padding=1)[0, 0]
+    interior = img[2:-2, 2:-2]
+    assert np.allclose(sorted(set(np.round(interior.ravel(), 12))), [0.64, 0.8, 1.0])
+    # outer-product pattern
+    assert np.allclose(interior, np.outer(interior[:, 0], interior[0, :]) / interior[0, 0])
+    assert not np.allclose(interior, interior[0, 0])                                          # not flat
