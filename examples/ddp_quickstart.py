@@ -46,7 +46,7 @@ def train(out: Path, epochs: int, global_batch: int, lr: float, seed: int) -> No
     sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
     loader = DataLoader(dataset, batch_size=global_batch // world, sampler=sampler)
 
-    model = DDP(make_model(seed=seed), bucket_cap_mb=25)   # CPU model: no device_ids
+    model = DDP(make_model(seed=seed))               # CPU model: no device_ids
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     loss_fn = nn.MSELoss()
 

@@ -115,7 +115,8 @@ def benchmark(n_tasks: int = 4, cpu_n: int = 5_000_000, sleep: float = 0.2,
     """Wall-clock seconds of ``n_tasks`` CPU-bound and ``n_tasks`` I/O-bound calls in every mode.
 
     Returns ``{(task, mode): seconds}`` with task in ``{"cpu", "io"}``.  The numbers depend
-    on the machine and its load; the post quotes one run and says where.
+    on the machine and its load, so the post gives no measured numbers; it works out what to
+    expect (the I/O times from the sleep durations).
     """
     tasks = {"cpu": (cpu_bound, [cpu_n] * n_tasks), "io": (io_bound, [sleep] * n_tasks)}
     return {(name, mode): timed_run(fn, args, mode, workers)[1]

@@ -27,18 +27,26 @@ def test_worked_example():
     loss = ag.log(u)
     loss.backward()
     assert u.data == pytest.approx(1 + np.exp(0.5))
-    assert u.data == pytest.approx(2.64872, abs=1e-5)
-    assert loss.data == pytest.approx(0.97408, abs=1e-5)
     u_bar = 1 / u.data
-    assert u_bar == pytest.approx(0.37754, abs=1e-5)
-    assert u_bar * 2.0 == pytest.approx(0.75509, abs=1e-5)          # via the product
-    assert u_bar * np.exp(0.5) == pytest.approx(0.62246, abs=1e-5)  # via exp
-    assert x.grad == pytest.approx(1.37755, abs=1e-5)
-    assert y.grad == pytest.approx(0.18877, abs=1e-5)
+    # every number the post prints, to half a unit in its last printed digit
+    half = 0.5e-5                                                 # printed with 5 decimals
+    assert np.exp(0.5) == pytest.approx(1.64872, abs=half)       # b = e^x
+    assert u.data == pytest.approx(2.64872, abs=half)
+    assert loss.data == pytest.approx(0.97408, abs=half)
+    assert u_bar == pytest.approx(0.37754, abs=half)
+    assert u_bar * np.exp(0.5) == pytest.approx(0.62246, abs=half)  # to x via exp
+    assert u_bar * 2.0 == pytest.approx(0.75508, abs=half)          # to x via the product
+    assert u_bar * 0.5 == pytest.approx(0.18877, abs=half)          # to y via the product
+    assert 2.0 + np.exp(0.5) == pytest.approx(3.64872, abs=half)    # y + e^x
+    assert x.grad == pytest.approx(1.37754, abs=half)
+    assert x.grad == pytest.approx(1.378, abs=0.5e-3)             # the figure's alt text
+    assert y.grad == pytest.approx(0.18877, abs=half)
     nodes, bars = ag.adjoints(loss, 1.0)                          # adjoints of every node
     bar = {n.grad_fn or ("x" if n is x else "y"): float(g) for n, g in zip(nodes, bars, strict=True)}
     assert bar == pytest.approx({"LogBackward": 1.0, "AddBackward": u_bar, "MulBackward": u_bar,
-                                 "ExpBackward": u_bar, "x": 1.37755, "y": 0.18877}, abs=1e-5)
+                                 "ExpBackward": u_bar, "x": u_bar * 2.0 + u_bar * np.exp(0.5),
+                                 "y": u_bar * 0.5}, rel=1e-12)
+    assert bar["x"] == pytest.approx(1.37754, abs=half) and bar["y"] == pytest.approx(0.18877, abs=half)
     xt = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
     yt = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
     torch.log(xt * yt + torch.exp(xt)).backward()
@@ -187,3 +195,24 @@ def test_topological_order_puts_parents_first():
     assert len(nodes) == 6 and len(edges) == 6               # x feeds both Mul and Exp
     assert all(p < c for p, c in edges)
     assert nodes[-1] is loss
+
+
+def test_second_backward_fails_only_when_freed_saved_tensors_are_needed():
+    """PyTorch frees saved tensors after backward; a graph that saved none can be run again."""
+    x = torch.tensor(2.0, requires_grad=True)
+    y = torch.tensor(3.0, requires_grad=True)
+    total = x + y                                        # AddBackward0 saves no tensors
+    total.backward()
+    total.backward()
+    assert x.grad.item() == 2.0
+    for make in (lambda: x * y, lambda: torch.exp(x)):   # these save their inputs / output
+        out = make()
+        out.backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            out.backward()
+        kept = make()
+        kept.backward(retain_graph=True)
+        kept.backward()                                  # retained: the second call works
+    ours = ag.exp(Tensor(0.5, requires_grad=True))       # our closures keep their arrays
+    ours.backward()
+    ours.backward()

@@ -142,3 +142,54 @@ def test_histogram_numbers_in_caption():
     assert mp.underflow_fraction(g) == pytest.approx(0.16, abs=0.01)
     assert mp.underflow_fraction(g, 2.0 ** 8) == pytest.approx(0.0002, abs=0.0002)
     assert np.max(g * 2.0 ** 8) < 65504
+
+
+def _fp16_sum(w: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """w + d rounded once to FP16 (the float64 sum of these operands is exact or far from a tie)."""
+    with np.errstate(over="ignore"):
+        return (w.astype(np.float64) + d).astype(np.float16)
+
+
+def test_update_lost_exactly_when_at_most_half_an_ulp_fp16():
+    """The exact rule in the post, checked on every positive normal FP16 weight."""
+    bits = np.arange(0x0400, 0x7C00, dtype=np.uint16)             # 2^-14 .. 65504
+    w = bits.view(np.float16)
+    k = np.floor(np.log2(w.astype(np.float64)))
+    ulp = 2.0 ** (k - 10)
+    assert np.array_equal(np.spacing(w[:-1]).astype(np.float64), ulp[:-1])  # gap above |w| (65504: inf)
+    even = (bits & 1) == 0
+    pow2_above_min = (bits & 0x3FF) == 0
+    pow2_above_min[0] = False                                       # below 2^-14 the gap is 2^-24 too
+    for f in (0.24, 0.25, 0.26, 0.49, 0.5, 0.51):
+        away = _fp16_sum(w, f * ulp) == w                           # pushed away from 0
+        toward = _fp16_sum(w, -f * ulp) == w                        # pushed toward 0
+        expect = (f < 0.5) | ((f == 0.5) & even)
+        assert np.array_equal(away, expect), f
+        expect_toward = np.where(pow2_above_min, f <= 0.25, expect)  # a tie at w = 2^k goes to w
+        assert np.array_equal(toward, expect_toward), f
+
+
+def test_weight_to_update_ratio_thresholds():
+    """Below 2^(m+1) an update is never lost, from 2^(m+2) on it always is; in between it depends."""
+    assert 2 ** 11 == 2048 and 2 ** 12 == 4096 and 2 ** 8 == 256 and 2 ** 9 == 512
+    rng = np.random.default_rng(0)
+    w = np.arange(0x0400, 0x7C00, dtype=np.uint16).view(np.float16).astype(np.float64)
+    for sign in (1.0, -1.0):
+        small = rng.uniform(1.0, 2047.9, size=w.size)
+        large = rng.uniform(4096.0, 1e5, size=w.size)
+        assert np.all(_fp16_sum(w, sign * w / small) != w)
+        assert np.all(_fp16_sum(w, sign * w / large) == w)
+    between = _fp16_sum(w, w / 3000.0) == w
+    assert between.any() and not between.all()                     # 2048 is only approximate
+    # BF16 (7 mantissa bits): the thresholds are 2^8 and 2^9
+    wb = np.array([(1 + m / 128) * 2.0 ** k for m in range(128) for k in range(-20, 21)])
+    assert np.array_equal(torch.tensor(wb).to(torch.bfloat16).double().numpy(), wb)
+
+    def bf16_sum(d):
+        return torch.tensor((wb + d).astype(np.float32)).to(torch.bfloat16).double().numpy()
+
+    for sign in (1.0, -1.0):
+        assert np.all(bf16_sum(sign * wb / rng.uniform(1.0, 255.9, size=wb.size)) != wb)
+        assert np.all(bf16_sum(sign * wb / rng.uniform(512.0, 1e4, size=wb.size)) == wb)
+    between = bf16_sum(wb / 384.0) == wb
+    assert between.any() and not between.all()
