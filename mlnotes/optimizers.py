@@ -12,6 +12,9 @@ by :math:`\eta\,\hat m_t/(\sqrt{\hat v_t}+\epsilon)`.  They differ only in where
 decay :math:`\lambda` enters: :func:`adam_step` adds :math:`\lambda\theta` to the
 gradient (``torch.optim.Adam(weight_decay=λ)``), :func:`adamw_step` shrinks the
 parameter directly by :math:`\eta\lambda\theta` (``torch.optim.AdamW``).
+:func:`preconditioned_step` and :func:`matching_l2` illustrate Loshchilov & Hutter's
+Proposition 2: with a preconditioner that is not a multiple of the identity no single
+L2 coefficient reproduces decoupled decay.
 
 Arrays: parameters, gradients and both moments share one shape; ``t`` counts
 steps from 1.
@@ -29,6 +32,8 @@ __all__ = [
     "adamw_step",
     "run",
     "effective_decay_rate",
+    "preconditioned_step",
+    "matching_l2",
 ]
 
 
@@ -127,3 +132,39 @@ def effective_decay_rate(sigma: np.ndarray, lr: float, weight_decay: float,
     if decoupled:
         return np.full_like(sigma, lr * weight_decay)
     return lr * weight_decay / np.sqrt(sigma ** 2 + (weight_decay * theta) ** 2)
+
+
+def preconditioned_step(theta: np.ndarray, grad: np.ndarray, precond: np.ndarray, lr: float,
+                        weight_decay: float = 0.0, l2: float = 0.0) -> np.ndarray:
+    r"""One step of a method with a fixed diagonal preconditioner :math:`M`, with decay and/or L2.
+
+    .. math:: \theta_t = (1-\eta\lambda)\,\theta_{t-1} - \eta\,M\bigl(g_t + \lambda'\theta_{t-1}\bigr)
+
+    ``weight_decay`` is the decoupled :math:`\lambda` (PyTorch's convention: the shrink per
+    step is :math:`\eta\lambda`), ``l2`` the coefficient :math:`\lambda'` of a term
+    :math:`\tfrac{\lambda'}{2}\lVert\theta\rVert^2` added to the loss, whose gradient goes
+    through :math:`M`.  ``precond`` is the diagonal of :math:`M` (an array shaped like ``theta``,
+    or a scalar :math:`k` for :math:`M=kI`).
+
+    >>> th = np.ones(2)
+    >>> preconditioned_step(th, np.zeros(2), np.array([1.0, 4.0]), 0.1, weight_decay=0.1)
+    array([0.99, 0.99])
+    >>> preconditioned_step(th, np.zeros(2), np.array([1.0, 4.0]), 0.1, l2=0.1)
+    array([0.99, 0.96])
+    """
+    return (1.0 - lr * weight_decay) * theta - lr * precond * (grad + l2 * theta)
+
+
+def matching_l2(precond: np.ndarray, weight_decay: float) -> np.ndarray:
+    r"""The L2 coefficient each coordinate needs to match decoupled decay: :math:`\lambda'_i=\lambda/m_i`.
+
+    From :math:`\eta\lambda\,\theta_i = \eta\lambda' m_i\,\theta_i` for every :math:`\theta_i`.
+    One :math:`\lambda'` serves all coordinates only when all :math:`m_i` are equal, i.e.
+    :math:`M=kI` (Proposition 2 of Loshchilov & Hutter); the learning rate cancels.
+
+    >>> matching_l2(np.array([2.0, 2.0]), 0.1)
+    array([0.05, 0.05])
+    >>> matching_l2(np.array([1.0, 4.0]), 0.1)
+    array([0.1  , 0.025])
+    """
+    return weight_decay / np.asarray(precond, dtype=float)

@@ -151,6 +151,8 @@ def test_swiglu_parameter_count_in_post():
     d, h = 768, 3072
     rng = np.random.default_rng(4)
     h2 = 2 * h // 3
+    assert (h, h2) == (4 * d, 8 * d // 3) == (3072, 2048)      # Shazeer (2020), section 3.1: 3072 -> 2048
+    assert 3 * d * h2 == 2 * d * h          # same parameter count, hence the same multiply-adds per token
     w, v, w2 = rng.standard_normal((d, h2)), rng.standard_normal((d, h2)), rng.standard_normal((h2, d))
     assert w.size + v.size + w2.size == 2 * d * h == 4_718_592
     assert A.swiglu_ffn(rng.standard_normal((2, d)), w, v, w2).shape == (2, d)

@@ -162,3 +162,68 @@ def test_decay_time_constant():
     lrs = lr * 0.5 * (1 + np.cos(np.pi * np.arange(N) / N))
     assert np.prod(1 - lrs * wd) == pytest.approx(np.exp(-wd * lr * N / 2), rel=1e-3)
     assert np.exp(-wd * lr * N / 2) == pytest.approx(0.741, abs=1e-3)
+
+
+def _quadratic(seed=5, n=4):
+    rng = np.random.default_rng(seed)
+    Q = rng.normal(size=(n, n))
+    A, b = Q @ Q.T / n + np.eye(n), rng.normal(size=n)
+    return rng.normal(size=n), lambda th: A @ th - b
+
+
+def test_proposition2_scalar_preconditioner_has_a_matching_l2():
+    """M = kI: L2 with lambda' = lambda / k gives the decoupled iterates exactly, step after step."""
+    lr, wd, k = 0.1, 0.1, 2.0
+    lam = o.matching_l2(np.full(4, k), wd)
+    assert lam == pytest.approx([0.05] * 4)
+    th = np.ones(2)
+    assert o.preconditioned_step(th, np.zeros(2), k, lr, weight_decay=wd) == pytest.approx([0.99, 0.99])
+    assert o.preconditioned_step(th, np.zeros(2), k, lr, l2=0.05) == pytest.approx([0.99, 0.99])
+    theta0, grad = _quadratic()
+    a = b = theta0
+    for _ in range(50):
+        a = o.preconditioned_step(a, grad(a), k, lr, weight_decay=wd)
+        b = o.preconditioned_step(b, grad(b), k, lr, l2=lam[0])
+        assert np.allclose(a, b, rtol=0, atol=1e-12)
+    # SGD is M = I, where lambda' = lambda
+    assert o.matching_l2(np.ones(3), wd) == pytest.approx([wd] * 3)
+
+
+def test_proposition2_diagonal_preconditioner_has_none():
+    """M = diag(1, 4): each coordinate needs its own lambda'; no single value matches decoupled decay."""
+    lr, wd = 0.1, 0.1
+    m, th, z = np.array([1.0, 4.0]), np.ones(2), np.zeros(2)
+    decayed = o.preconditioned_step(th, z, m, lr, weight_decay=wd)
+    assert decayed == pytest.approx([0.99, 0.99])
+    assert o.matching_l2(m, wd) == pytest.approx([0.1, 0.025])
+    assert o.preconditioned_step(th, z, m, lr, l2=0.1) == pytest.approx([0.99, 0.96])
+    assert o.preconditioned_step(th, z, m, lr, l2=0.025) == pytest.approx([0.9975, 0.99])
+    # the single lambda' closest to decoupled decay (minimax over both coordinates) is 0.04, still 0.006 off
+    grid = np.linspace(0.0, 0.2, 20_001)
+    err = np.array([np.abs(o.preconditioned_step(th, z, m, lr, l2=lam) - decayed).max() for lam in grid])
+    i = int(err.argmin())
+    assert grid[i] == pytest.approx(0.04, abs=1e-5)
+    assert err[i] == pytest.approx(0.006, abs=1e-6)
+    assert err.min() > 0.005
+    # with a per-coordinate coefficient (the scale-adjusted L2) the iterates coincide again, over many steps
+    theta0, grad = _quadratic(n=2)
+    a = b = theta0
+    for _ in range(50):
+        a = o.preconditioned_step(a, grad(a), m, lr, weight_decay=wd)
+        b = o.preconditioned_step(b, grad(b), m, lr, l2=o.matching_l2(m, wd))
+        assert np.allclose(a, b, rtol=0, atol=1e-12)
+    # ... but not with any one scalar, e.g. the mean of the two
+    c = theta0
+    for _ in range(50):
+        c = o.preconditioned_step(c, grad(c), m, lr, l2=float(o.matching_l2(m, wd).mean()))
+    assert np.abs(c - a).max() > 1e-3
+
+
+def test_no_single_l2_coefficient_reproduces_adamw(problem):
+    """Real Adam is not literally Proposition 2's optimizer, but numerically the conclusion holds here."""
+    theta0, grad = problem
+    adamw = o.run(o.adamw_step, theta0, grad, 300, weight_decay=0.1, **HYPER)
+    assert round(float(np.abs(adamw[-1] - adamw[0]).max()), 1) == 2.6
+    gaps = [np.abs(o.run(o.adam_step, theta0, grad, 300, weight_decay=lam, **HYPER) - adamw).max()
+            for lam in np.logspace(-4, 2, 241)]
+    assert round(float(min(gaps)), 3) == 0.085
