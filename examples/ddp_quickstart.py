@@ -4,6 +4,10 @@ Launch with one process per device, e.g. two CPU processes::
 
     python -m torch.distributed.run --nproc_per_node 2 examples/ddp_quickstart.py --out /tmp/ddp
 
+With ``--accum K`` every rank splits its batch into K micro-batches and accumulates their
+gradients (loss divided by K, ``no_sync()`` for all but the last), which gives the same
+update as ``--accum 1`` with less memory per forward.
+
 Each rank writes its final ``state_dict`` to ``<out>/rank<r>.pt``; rank 0 also writes a
 checkpoint ``<out>/checkpoint.pt``.  Explained in the post ``posts/pytorch-ddp``.
 """
@@ -11,6 +15,7 @@ checkpoint ``<out>/checkpoint.pt``.  Explained in the post ``posts/pytorch-ddp``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from pathlib import Path
 
@@ -37,10 +42,11 @@ def make_model(d: int = 8, hidden: int = 16, seed: int = 0) -> nn.Module:
     return nn.Sequential(nn.Linear(d, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
 
-def train(out: Path, epochs: int, global_batch: int, lr: float, seed: int) -> None:
+def train(out: Path, epochs: int, global_batch: int, lr: float, seed: int, accum: int = 1) -> None:
     dist.init_process_group(backend="gloo")          # reads RANK, WORLD_SIZE, MASTER_ADDR/PORT
     rank, world = dist.get_rank(), dist.get_world_size()
     assert global_batch % world == 0, "the global batch must split evenly over the ranks"
+    assert global_batch // world % accum == 0, "the local batch must split evenly into micro-batches"
 
     dataset = make_dataset(seed=seed)
     sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
@@ -54,8 +60,11 @@ def train(out: Path, epochs: int, global_batch: int, lr: float, seed: int) -> No
         sampler.set_epoch(epoch)                     # a different shuffle every epoch
         for x, y in loader:
             opt.zero_grad()
-            loss = loss_fn(model(x), y)              # mean over this rank's local batch
-            loss.backward()                          # DDP all-reduces and averages gradients here
+            for k, (xk, yk) in enumerate(zip(x.chunk(accum), y.chunk(accum), strict=True)):
+                last = k == accum - 1                # only the last micro-batch synchronises
+                with contextlib.nullcontext() if last else model.no_sync():
+                    loss = loss_fn(model(xk), yk) / accum    # mean over the micro-batch, / K
+                    loss.backward()                  # adds into .grad; on the last one DDP averages
             opt.step()
 
     out.mkdir(parents=True, exist_ok=True)
@@ -74,9 +83,10 @@ def main() -> None:
     parser.add_argument("--global-batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--accum", type=int, default=1, help="micro-batches per step (gradient accumulation)")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    train(args.out, args.epochs, args.global_batch, args.lr, args.seed)
+    train(args.out, args.epochs, args.global_batch, args.lr, args.seed, args.accum)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ on.  Like PyTorch, only leaf tensors created with ``requires_grad=True`` keep a
 ``.grad``, and ``.grad`` accumulates over calls to ``backward`` until it is reset.
 
 Supported: ``+``, ``-``, ``*`` (with NumPy broadcasting), ``@`` (2-D), :func:`tanh`,
-:func:`exp`, :func:`log`, :func:`tsum` and the :func:`no_grad` context.
+:func:`exp`, :func:`log`, :func:`tsum` and the :func:`no_grad` context.  New operations
+with a hand-written VJP subclass :class:`Function`, the counterpart of
+``torch.autograd.Function`` (:class:`LogXYExp` is the example).  The VJPs work on plain
+NumPy arrays and record nothing, so this engine gives first derivatives only.
 
 Explained in the post ``posts/pytorch-autograd``.
 """
@@ -35,6 +38,9 @@ __all__ = [
     "topological_order",
     "adjoints",
     "trace",
+    "Context",
+    "Function",
+    "LogXYExp",
 ]
 
 _grad_enabled = [True]          # one switch, like torch.is_grad_enabled()
@@ -256,3 +262,87 @@ def trace(root: Tensor) -> tuple[list[Tensor], list[tuple[int, int]]]:
     index = {id(n): i for i, n in enumerate(nodes)}
     edges = [(index[id(p)], index[id(n)]) for n in nodes for p, _ in n._parents]
     return nodes, edges
+
+
+class Context:
+    """What :meth:`Function.forward` leaves for :meth:`Function.backward` (the ``ctx`` argument).
+
+    ``needs_input_grad[i]`` says whether input ``i`` wants a gradient; arrays stored with
+    :meth:`save_for_backward` come back as ``saved_tensors``.
+    """
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]):
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple[np.ndarray, ...] = ()
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        """Keep ``arrays`` (inputs or the output of ``forward``) for ``backward``."""
+        self.saved_tensors = arrays
+
+
+class Function:
+    r"""An operation whose VJP is written by hand, like ``torch.autograd.Function``.
+
+    Subclasses define two static methods: ``forward(ctx, *arrays)`` returns the output
+    array, ``backward(ctx, grad)`` returns one gradient (or ``None``) per input.
+    :meth:`apply` runs ``forward`` on the raw arrays, so nothing inside it is recorded,
+    and makes a single graph node whose VJPs all come from one call of ``backward``.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray) -> np.ndarray:
+        """The output, computed from the inputs' arrays; may call ``ctx.save_for_backward``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple:
+        """The VJP: one gradient per input, ``None`` where ``ctx.needs_input_grad`` is False."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs) -> Tensor:
+        """Run the operation on ``inputs`` (Tensors or numbers) and record it as one node."""
+        inputs = tuple(_as_tensor(t) for t in inputs)
+        ctx = Context(tuple(_grad_enabled[0] and t.requires_grad for t in inputs))
+        out = cls.forward(ctx, *(t.data for t in inputs))
+        last: list = [None, None]                 # (adjoint, backward(ctx, adjoint)) of the last call
+
+        def vjp(i: int) -> Callable:
+            def pullback(g: np.ndarray) -> np.ndarray:
+                if last[0] is not g:              # one backward call serves every input
+                    last[:] = [g, cls.backward(ctx, g)]
+                return last[1][i]
+            return pullback
+
+        return _make(np.asarray(out, dtype=float), cls.__name__,
+                     *((t, vjp(i)) for i, t in enumerate(inputs)))
+
+
+class LogXYExp(Function):
+    r"""The post's running example :math:`L=\log u,\ u = xy+e^x` as one node (elementwise).
+
+    .. math:: \bar x = \bar L\,\frac{y+e^x}{u},\qquad \bar y = \bar L\,\frac{x}{u}
+
+    >>> x, y = Tensor(0.5, requires_grad=True), Tensor(2.0)
+    >>> loss = LogXYExp.apply(x, y)
+    >>> loss.grad_fn, loss.is_leaf
+    ('LogXYExpBackward', False)
+    >>> loss.backward(); round(float(x.grad), 5), y.grad
+    (1.37754, None)
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)               # inputs only: backward recomputes u
+        return np.log(x * y + np.exp(x))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        u = x * y + np.exp(x)
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _unbroadcast(grad * (y + np.exp(x)) / u, x.shape)
+        if ctx.needs_input_grad[1]:
+            grad_y = _unbroadcast(grad * x / u, y.shape)
+        return grad_x, grad_y

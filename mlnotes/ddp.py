@@ -1,11 +1,14 @@
 r"""Data-parallel training in NumPy: gradient averaging and DDP-style bucketed all-reduce.
 
-Two small models of what PyTorch's ``DistributedDataParallel`` does:
+Small models of what PyTorch's ``DistributedDataParallel`` does:
 
 * why averaging the :math:`N` local gradients gives the full-batch gradient (linear
-  least squares, weights ``w`` of shape ``(d,)``, inputs ``x`` of shape ``(B, d)``);
+  least squares, weights ``w`` of shape ``(d,)``, inputs ``x`` of shape ``(B, d)``),
+  and why gradient accumulation over :math:`K` micro-batches divides the loss by :math:`K`;
 * a timeline of backward computation against bucket all-reduces, with the α–β time of
-  a ring all-reduce from :mod:`mlnotes.allreduce`.
+  a ring all-reduce from :mod:`mlnotes.allreduce`;
+* BatchNorm statistics across ranks: the global mean and variance that ``SyncBatchNorm``
+  computes from per-rank ones, and the running means that DDP's buffer broadcast leaves.
 
 Parameters are indexed in the order of ``model.parameters()``; backward produces their
 gradients in the reverse order, and buckets are filled in that reverse order.
@@ -24,6 +27,9 @@ __all__ = [
     "data_parallel_grad",
     "assign_buckets",
     "backward_timeline",
+    "accumulated_grad",
+    "combine_batch_stats",
+    "bn_running_means",
 ]
 
 
@@ -109,3 +115,72 @@ def backward_timeline(compute: np.ndarray, sizes: np.ndarray, cap: float, n: int
         end[k] = prev_end = start[k] + comm[k]
     return {"ready": ready, "start": start, "end": end, "buckets": buckets,
             "total": end[-1], "serial": compute.sum() + comm.sum()}
+
+
+def accumulated_grad(w: np.ndarray, x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    r"""Gradient accumulation: :math:`K` micro-batches, each loss divided by :math:`K`, gradients summed.
+
+    .. math:: g = \sum_{j=1}^{K}\nabla\frac{L_j}{K}
+
+    The sum is what successive ``backward()`` calls leave in ``.grad``.  It equals
+    :func:`mse_grad` on the whole batch when every micro-batch has :math:`B/K` rows.
+
+    >>> x, y = np.array([[1.0], [2.0], [3.0], [4.0]]), np.zeros(4)
+    >>> accumulated_grad(np.array([1.0]), x, y, 2), mse_grad(np.array([1.0]), x, y)
+    (array([15.]), array([15.]))
+    """
+    grad = np.zeros(np.shape(w))
+    for xs, ys in zip(np.array_split(x, k), np.array_split(y, k), strict=True):
+        grad += mse_grad(w, xs, ys) / k         # backward() of loss / K adds into .grad
+    return grad
+
+
+def combine_batch_stats(means: np.ndarray, variances: np.ndarray,
+                        counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Mean and (biased) variance of the union of :math:`N` batches from their own statistics.
+
+    ``means[r]``, ``variances[r]`` (per channel) and ``counts[r]`` describe rank :math:`r`'s
+    batch; with :math:`n=\sum_r n_r`,
+
+    .. math:: \mu = \frac1n\sum_r n_r\mu_r,\qquad
+              \sigma^2 = \frac1n\sum_r n_r\bigl(\sigma_r^2 + (\mu_r-\mu)^2\bigr).
+
+    These are the statistics ``SyncBatchNorm`` normalises with during training.
+
+    >>> combine_batch_stats(np.array([[1.0], [3.0]]), np.array([[0.0], [0.0]]), np.array([2, 2]))
+    (array([2.]), array([1.]))
+    """
+    means, variances = np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
+    w = np.asarray(counts, dtype=float).reshape((-1,) + (1,) * (means.ndim - 1))   # (N, 1, ...)
+    n = w.sum()
+    mean = (w * means).sum(axis=0) / n
+    var = (w * (variances + (means - mean) ** 2)).sum(axis=0) / n
+    return mean, var
+
+
+def bn_running_means(batch_means: np.ndarray, momentum: float = 0.1,
+                     mode: str = "broadcast") -> np.ndarray:
+    r"""BatchNorm's running mean on each rank after each step, starting from zero.
+
+    ``batch_means[t, r]`` is the mean of rank :math:`r`'s batch at step :math:`t` (all
+    batches of equal size).  Each step updates :math:`m \leftarrow (1-\alpha)\,m + \alpha\,\mu`:
+
+    * ``"broadcast"`` (DDP's default): at the start of every forward each rank first copies
+      rank 0's buffers, then updates them with its own :math:`\mu_t^{(r)}`;
+    * ``"local"`` (``forward_sync_buffers=False``): every rank keeps its own average;
+    * ``"sync"`` (``SyncBatchNorm``): every rank updates with the mean of the global batch.
+
+    >>> mu = np.array([[1.0, 3.0]] * 2)                 # 2 steps, rank 0 sees 1, rank 1 sees 3
+    >>> bn_running_means(mu, 0.1, "broadcast")[-1], bn_running_means(mu, 0.1, "sync")[-1]
+    (array([0.19, 0.39]), array([0.38, 0.38]))
+    """
+    mu = np.asarray(batch_means, dtype=float)          # (T, N, ...)
+    m = np.zeros(mu.shape[1:])                          # (N, ...)
+    out = np.empty_like(mu)
+    for t in range(len(mu)):
+        if mode == "broadcast":
+            m = np.broadcast_to(m[0], m.shape)          # rank 0's buffer, copied to every rank
+        step = mu[t].mean(axis=0, keepdims=True) if mode == "sync" else mu[t]
+        m = (1 - momentum) * m + momentum * step
+        out[t] = m
+    return out

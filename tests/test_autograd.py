@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from torch.autograd.gradcheck import GradcheckError
 
 from mlnotes import autograd as ag
 from mlnotes.autograd import Tensor
@@ -216,3 +217,264 @@ def test_second_backward_fails_only_when_freed_saved_tensors_are_needed():
     ours = ag.exp(Tensor(0.5, requires_grad=True))       # our closures keep their arrays
     ours.backward()
     ours.backward()
+
+
+# --- custom operations: torch.autograd.Function and our Function -------------------------------
+
+class LogXYExp(torch.autograd.Function):
+    """L = log(x*y + exp(x)) as one node; backward uses differentiable ops, so it can be differentiated."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)                  # inputs, not u = x*y + exp(x)
+        return torch.log(x * y + torch.exp(x))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        u = x * y + torch.exp(x)                     # recomputed from x, y: recorded under create_graph
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad * (y + torch.exp(x)) / u
+        if ctx.needs_input_grad[1]:
+            grad_y = grad * x / u
+        return grad_x, grad_y
+
+
+class ForgetsExpPath(LogXYExp):
+    """A wrong backward: the x adjoint misses the contribution that comes through exp(x)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        u = x * y + torch.exp(x)
+        return grad * y / u, grad * x / u
+
+
+class SavesIntermediate(LogXYExp):
+    """Right first derivatives, but u is saved from forward, where nothing is recorded."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        u = x * y + torch.exp(x)
+        ctx.save_for_backward(x, y, u)
+        return torch.log(u)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, u = ctx.saved_tensors
+        return grad * (y + torch.exp(x)) / u, grad * x / u
+
+
+class OnceDifferentiable(LogXYExp):
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        return LogXYExp.backward(ctx, grad)
+
+
+def scalars(x=0.5, y=2.0, dtype=torch.float64):
+    return (torch.tensor(x, dtype=dtype, requires_grad=True),
+            torch.tensor(y, dtype=dtype, requires_grad=True))
+
+
+def test_custom_function_gives_the_worked_example_gradients():
+    half = 0.5e-5
+    x, y = scalars()
+    loss = LogXYExp.apply(x, y)
+    assert type(loss.grad_fn).__name__ == "LogXYExpBackward"      # one node instead of four
+    loss.backward()
+    assert loss.item() == pytest.approx(0.97408, abs=half)
+    assert x.grad.item() == pytest.approx(1.37754, abs=half)
+    assert y.grad.item() == pytest.approx(0.18877, abs=half)
+    xb, yb = scalars()
+    torch.log(xb * yb + torch.exp(xb)).backward()                # the same, from built-in ops
+    assert x.grad.item() == pytest.approx(xb.grad.item(), rel=1e-14)
+    assert y.grad.item() == pytest.approx(yb.grad.item(), rel=1e-14)
+    xa, ya = Tensor(0.5, requires_grad=True), Tensor(2.0, requires_grad=True)
+    ours = ag.LogXYExp.apply(xa, ya)                             # the same Function in our engine
+    assert ours.grad_fn == "LogXYExpBackward" and ours.grad_fn == type(loss.grad_fn).__name__
+    ours.backward()
+    assert xa.grad == pytest.approx(x.grad.item(), rel=1e-14)
+    assert ya.grad == pytest.approx(y.grad.item(), rel=1e-14)
+
+
+def test_needs_input_grad_skips_inputs_without_grad():
+    seen = []
+
+    class Spy(LogXYExp):
+        @staticmethod
+        def backward(ctx, grad):
+            seen.append(ctx.needs_input_grad)
+            return LogXYExp.backward(ctx, grad)
+
+    x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(2.0, dtype=torch.float64)                   # a constant
+    Spy.apply(x, y).backward()
+    assert seen == [(True, False)] and y.grad is None
+    assert x.grad.item() == pytest.approx(1.37754, abs=0.5e-5)
+    xa, ya = Tensor(0.5, requires_grad=True), Tensor(2.0)
+    calls = []
+
+    class OurSpy(ag.LogXYExp):
+        @staticmethod
+        def backward(ctx, grad):
+            calls.append(ctx.needs_input_grad)
+            return ag.LogXYExp.backward(ctx, grad)
+
+    OurSpy.apply(xa, ya).backward()
+    assert calls == [(True, False)] and ya.grad is None          # and backward ran once
+    assert xa.grad == pytest.approx(x.grad.item(), rel=1e-14)
+    xa, ya = Tensor([0.5, 1.0], requires_grad=True), Tensor([2.0, 3.0], requires_grad=True)
+    OurSpy.apply(xa, ya).backward(np.ones(2))
+    assert calls[1:] == [(True, True)]                           # two inputs, one backward call
+    # returning a gradient for an input that needs none is not an error: it is dropped
+    x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(2.0, dtype=torch.float64)
+    SavesIntermediate.apply(x, y).backward()                     # its backward always returns both
+    assert y.grad is None and x.grad.item() == pytest.approx(1.37754, abs=0.5e-5)
+
+
+def test_forward_records_nothing_backward_records_only_under_create_graph():
+    modes = []
+
+    class Spy(LogXYExp):
+        @staticmethod
+        def forward(ctx, x, y):
+            modes.append(("forward", torch.is_grad_enabled()))
+            return LogXYExp.forward(ctx, x, y)
+
+        @staticmethod
+        def backward(ctx, grad):
+            modes.append(("backward", torch.is_grad_enabled()))
+            return LogXYExp.backward(ctx, grad)
+
+    x, y = scalars()
+    torch.autograd.grad(Spy.apply(x, y), x)
+    (g,) = torch.autograd.grad(Spy.apply(x, y), x, create_graph=True)
+    assert modes == [("forward", False), ("backward", False), ("forward", False), ("backward", True)]
+    assert g.requires_grad and type(g.grad_fn).__name__ == "DivBackward0"
+
+
+def test_gradcheck_in_double_precision():
+    rng = np.random.default_rng(5)
+    x = torch.tensor(rng.uniform(0.1, 1.5, size=6), requires_grad=True)   # float64
+    y = torch.tensor(rng.uniform(0.5, 2.0, size=6), requires_grad=True)
+    assert torch.autograd.gradcheck(LogXYExp.apply, (x, y))
+    assert torch.autograd.gradgradcheck(LogXYExp.apply, (x, y))
+    with pytest.raises(GradcheckError, match="Jacobian mismatch"):
+        torch.autograd.gradcheck(ForgetsExpPath.apply, scalars())
+    # the numbers gradcheck reports for the wrong backward at x = 0.5, y = 2
+    xs, ys = scalars()
+    (wrong,) = torch.autograd.grad(ForgetsExpPath.apply(xs, ys), xs)
+    assert wrong.item() == pytest.approx(0.75508, abs=0.5e-5)     # only the path through x*y
+    with torch.no_grad():
+        fd = (LogXYExp.apply(xs + 1e-6, ys) - LogXYExp.apply(xs - 1e-6, ys)) / 2e-6
+    assert fd.item() == pytest.approx(1.37754, abs=0.5e-5)
+
+
+def test_gradcheck_fails_in_single_precision():
+    x, y = scalars(dtype=torch.float32)
+    with (pytest.warns(UserWarning, match="not a double precision"),
+          pytest.raises(GradcheckError, match=r"numerical:tensor\(\[\[1\.4305\]\]\)")):
+        torch.autograd.gradcheck(LogXYExp.apply, (x, y))
+    with torch.no_grad():                                        # what gradcheck computes, in float32
+        lo, hi = x - 1e-6, x + 1e-6
+        fd = (LogXYExp.apply(hi, y) - LogXYExp.apply(lo, y)) / (2 * 1e-6)
+    assert (hi - lo).item() == pytest.approx(2.0266e-6, abs=0.5e-10)   # the step itself is rounded
+    assert fd.item() == pytest.approx(1.4305, abs=0.5e-4)
+    x.grad = None
+    LogXYExp.apply(x, y).backward()
+    assert x.grad.item() == pytest.approx(1.3775, abs=0.5e-4)          # analytical, float32
+    assert np.finfo(np.float64).eps == pytest.approx(2.2e-16, abs=0.5e-17)
+    assert abs(fd.item() - 1.37754) > 1e-5 + 1e-3 * 1.37754           # outside atol + rtol*|numerical|
+    assert np.finfo(np.float32).eps == pytest.approx(1.19e-7, abs=0.5e-9)
+    assert np.finfo(np.float32).eps * 0.97408 / 2e-6 == pytest.approx(0.058, abs=0.5e-3)
+    assert np.finfo(np.float64).eps * 0.97408 / 2e-6 == pytest.approx(1.1e-10, abs=0.5e-11)
+    tolerance = 1e-5 + 1e-3 * 1.37754
+    assert tolerance == pytest.approx(0.0014, abs=0.5e-4)
+    assert 40 < np.finfo(np.float32).eps * 0.97408 / 2e-6 / tolerance < 50   # "forty-odd times"
+    # truncation error h^2/6 |f'''| of the central difference, f''' from three backward passes
+    x, y = scalars()
+    (d1,) = torch.autograd.grad(LogXYExp.apply(x, y), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1, x, create_graph=True)
+    (d3,) = torch.autograd.grad(d2, x)
+    assert d3.item() == pytest.approx(3.28, abs=0.5e-2)
+    assert 1e-12 / 6 * d3.item() == pytest.approx(5.5e-13, abs=0.5e-14)
+
+
+def hessian_vector_product(f, inputs, v):
+    """H v for a scalar f: differentiate the dot product of the gradient with v once more."""
+    grads = torch.autograd.grad(f(*inputs), inputs, create_graph=True)
+    dot = sum((g * vi).sum() for g, vi in zip(grads, v, strict=True))
+    return torch.autograd.grad(dot, inputs)
+
+
+def test_second_derivatives_through_the_custom_function():
+    x, y = scalars()
+    gx, gy = torch.autograd.grad(LogXYExp.apply(x, y), (x, y), create_graph=True)
+    hxx, hxy = torch.autograd.grad(gx, (x, y), retain_graph=True)
+    hyx, hyy = torch.autograd.grad(gy, (x, y))
+    e, u = np.exp(0.5), 0.5 * 2 + np.exp(0.5)
+    closed = np.array([[(e * u - (2 + e) ** 2) / u ** 2, (u - 0.5 * (2 + e)) / u ** 2],
+                       [(u - 0.5 * (2 + e)) / u ** 2, -0.25 / u ** 2]])
+    H = np.array([[hxx.item(), hxy.item()], [hyx.item(), hyy.item()]])
+    assert np.allclose(H, closed, rtol=1e-12, atol=0)
+    half = 0.5e-5
+    assert H[0, 0] == pytest.approx(-1.27516, abs=half)
+    assert H[0, 1] == pytest.approx(0.11750, abs=half) and H[1, 0] == pytest.approx(0.11750, abs=half)
+    assert H[1, 1] == pytest.approx(-0.03563, abs=half)
+    assert e * u == pytest.approx(4.36700, abs=half) and (2 + e) ** 2 == pytest.approx(13.31317, abs=half)
+    assert u ** 2 == pytest.approx(7.01572, abs=half)
+    builtin = torch.autograd.functional.hessian(lambda a, b: torch.log(a * b + torch.exp(a)), scalars())
+    assert np.allclose(H, [[h.item() for h in row] for row in builtin], rtol=1e-12, atol=0)
+    hv = hessian_vector_product(LogXYExp.apply, scalars(), (torch.tensor(1.0, dtype=torch.float64),) * 2)
+    assert np.allclose([t.item() for t in hv], H @ [1.0, 1.0], rtol=1e-12, atol=0)
+    assert hv[0].item() == pytest.approx(-1.15766, abs=half)
+    assert hv[1].item() == pytest.approx(0.08187, abs=half)
+    assert torch.autograd.gradgradcheck(LogXYExp.apply, scalars())
+
+
+def test_backward_without_a_graph_gives_wrong_second_derivatives():
+    half = 0.5e-5
+    x, y = scalars()
+    (gx,) = torch.autograd.grad(SavesIntermediate.apply(x, y), x, create_graph=True)
+    assert gx.item() == pytest.approx(1.37754, abs=half)          # first derivative still right
+    (hxx,) = torch.autograd.grad(gx, x)
+    assert hxx.item() == pytest.approx(0.62246, abs=half)         # u treated as a constant: e^x/u
+    assert hxx.item() == pytest.approx(np.exp(0.5) / (1 + np.exp(0.5)), rel=1e-12)
+    assert torch.autograd.gradcheck(SavesIntermediate.apply, scalars())   # first derivatives pass
+    with pytest.raises(GradcheckError):
+        torch.autograd.gradgradcheck(SavesIntermediate.apply, scalars())
+    # once_differentiable: an error only if the incoming gradient itself needs a gradient ...
+    x, y = scalars()
+    (gx,) = torch.autograd.grad(OnceDifferentiable.apply(x, y) ** 2, x, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        gx.backward()
+    # ... here it is the constant 1, and the term through the custom node silently disappears
+    x, y = scalars()
+    (gx,) = torch.autograd.grad(OnceDifferentiable.apply(x, y) + x ** 2, x, create_graph=True)
+    (h,) = torch.autograd.grad(gx, x)
+    assert h.item() == 2.0
+    x, y = scalars()
+    (gx,) = torch.autograd.grad(LogXYExp.apply(x, y) + x ** 2, x, create_graph=True)
+    (h,) = torch.autograd.grad(gx, x)
+    assert h.item() == pytest.approx(0.72484, abs=half)           # -1.27516 + 2
+
+
+def test_our_engine_is_first_order_only():
+    """Our VJPs return plain NumPy arrays: a gradient is not a Tensor with a graph of its own."""
+    x = Tensor(0.5, requires_grad=True)
+    ag.LogXYExp.apply(x, 2.0).backward()
+    assert type(x.grad) is np.ndarray
+    nodes, bars = ag.adjoints(ag.log(x * 2.0 + ag.exp(x)), 1.0)
+    assert not any(isinstance(b, Tensor) for b in bars)
+
+
+def test_builtin_derivative_formulas_are_recorded_under_create_graph():
+    """log's VJP is grad / x (derivatives.yaml: grad.div(self.conj())): a Div node, recorded on request."""
+    x = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(torch.log(x), x, create_graph=True)
+    assert type(g.grad_fn).__name__ == "DivBackward0"
+    (g,) = torch.autograd.grad(torch.log(x), x)
+    assert g.grad_fn is None and not g.requires_grad
