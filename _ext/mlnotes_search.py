@@ -277,7 +277,8 @@ def _page_key(app: Sphinx, docname: str, kind: str, page: Path) -> list:
     and what the environment adds (kind, place, facets), and this module's version."""
     stat = page.stat()
     place, facets = page_facets(app, docname, kind)
-    return [INPUT_VERSION, stat.st_mtime_ns, stat.st_size, kind, place, sorted(facets.items())]
+    key = [INPUT_VERSION, stat.st_mtime_ns, stat.st_size, kind, place, sorted(facets.items())]
+    return json.loads(json.dumps(key, ensure_ascii=False))   # as the manifest reads it back
 
 
 def update_documents(app: Sphinx, source: Path) -> tuple[list[str], bool]:

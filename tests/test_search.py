@@ -156,3 +156,17 @@ def test_an_edit_is_found_and_a_removed_page_leaves(tmp_path):
     assert "/posts/extra.html" not in records
     (html / "posts" / "extra.html").unlink()
     assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_a_build_that_writes_nothing_keeps_the_index(tmp_path):
+    """No page written, no document remade, Pagefind not run: the bundle is untouched."""
+    srcdir = make_project(tmp_path / "src")
+    build(srcdir)
+    html = srcdir / "_build" / "html"
+    documents = srcdir / "_build" / "doctrees" / "mlnotes-search" / "pages"
+    before = {p: p.stat().st_mtime_ns for p in [*(html / "pagefind").rglob("*"), *documents.rglob("*")]}
+    _, read, _ = build(srcdir)
+    assert read == []
+    after = {p: p.stat().st_mtime_ns for p in [*(html / "pagefind").rglob("*"), *documents.rglob("*")]}
+    assert after == before
+
