@@ -11,10 +11,17 @@ and the scalar :math:`g(t)`; a *score* is a callable ``score(x, t)`` returning
 * VE SDE (the continuous limit of NCSN): :func:`ve_sde`, :func:`ve_kernel`.
 * Samplers: :func:`euler_maruyama` (any SDE, either direction),
   :func:`reverse_sde_sample` and :func:`probability_flow_ode`.
+* Langevin dynamics and predictor–corrector sampling: :func:`langevin_dynamics`,
+  :func:`langevin_snr_step_size`, :func:`pc_sample`.
+* Exact likelihood through the probability-flow ODE: :func:`pf_ode_log_likelihood`,
+  with the divergence exact in 1-D (:func:`vp_gmm_pf_divergence`) or estimated
+  (:func:`hutchinson_divergence`).
 * An exact score for a 1-D Gaussian mixture, standing in for a trained network:
-  :func:`gmm_marginal_score`, :func:`vp_gmm_score`.
+  :func:`gmm_marginal_score`, :func:`vp_gmm_score`, and its derivative
+  :func:`gmm_marginal_score_grad`.
 
-Explained in the post ``posts/diffusion-sde``.
+Explained in the post ``posts/diffusion-sde``; Langevin dynamics in the concept page
+``concepts/score``.
 """
 
 from __future__ import annotations
@@ -36,9 +43,16 @@ __all__ = [
     "euler_maruyama",
     "reverse_sde_sample",
     "probability_flow_ode",
+    "langevin_dynamics",
+    "langevin_snr_step_size",
+    "pc_sample",
+    "hutchinson_divergence",
+    "pf_ode_log_likelihood",
     "gmm_marginal_pdf",
     "gmm_marginal_score",
+    "gmm_marginal_score_grad",
     "vp_gmm_score",
+    "vp_gmm_pf_divergence",
 ]
 
 SDE = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
@@ -252,6 +266,131 @@ def probability_flow_ode(x: np.ndarray, sde: SDE, score: Score, t_start: float, 
     return (x, np.stack(path)) if return_path else x
 
 
+# -- Langevin dynamics and predictor–corrector sampling -------------------------------
+
+def langevin_dynamics(x: np.ndarray, score: Callable[[np.ndarray], np.ndarray], step_size: float,
+                      num_steps: int, rng: np.random.Generator, return_path: bool = False):
+    r"""Unadjusted Langevin dynamics for the density :math:`p` whose score is ``score(x)``.
+
+    .. math:: x \leftarrow x + \tfrac{\epsilon}{2}\,\nabla_x\log p(x) + \sqrt{\epsilon}\,z,
+              \qquad z\sim\mathcal N(0,I)
+
+    As :math:`\epsilon\to0` the chain's stationary distribution tends to :math:`p`; for
+    :math:`p=\mathcal N(\mu,s^2)` it is :math:`\mathcal N\bigl(\mu,\ s^2/(1-\epsilon/4s^2)\bigr)`.
+    With ``return_path`` the states at all ``num_steps + 1`` iterations are returned too.
+
+    >>> x = langevin_dynamics(np.zeros(200_000), lambda x: -x, 0.5, 100,
+    ...                       np.random.default_rng(0))
+    >>> round(float(x.var()), 2)      # N(0, 1) target: 1 / (1 - 0.5/4) = 1.14, not 1
+    1.14
+    """
+    x = np.asarray(x, dtype=float)
+    path = [x]
+    for _ in range(num_steps):
+        x = x + 0.5 * step_size * score(x) + np.sqrt(step_size) * rng.standard_normal(x.shape)
+        path.append(x)
+    return (x, np.stack(path)) if return_path else x
+
+
+def langevin_snr_step_size(grad: np.ndarray, noise: np.ndarray, snr: float) -> float:
+    r"""The Langevin step size that makes the drift ``snr`` times as long as the noise.
+
+    Norms are taken per sample (over all axes but the first; a 1-D array is a batch
+    of scalars) and averaged over the batch, as in Song et al.'s corrector:
+
+    .. math:: \tfrac{\epsilon}{2}\,\overline{\lVert g\rVert}=r\,\sqrt{\epsilon}\,\overline{\lVert z\rVert}
+              \iff \epsilon=\Bigl(\frac{2r\,\overline{\lVert z\rVert}}{\overline{\lVert g\rVert}}\Bigr)^2
+
+    >>> langevin_snr_step_size(np.array([2.0, -2.0]), np.array([1.0, -1.0]), 0.5)
+    0.25
+    """
+    def mean_norm(a):
+        a = np.asarray(a, dtype=float)
+        return float(np.mean(np.linalg.norm(a.reshape(a.shape[0], -1), axis=1))) if a.ndim \
+            else abs(float(a))
+    return (2.0 * snr * mean_norm(noise) / mean_norm(grad)) ** 2
+
+
+def pc_sample(x_T: np.ndarray, sde: SDE, score: Score, num_steps: int, rng: np.random.Generator,
+              snr: float = 0.16, corrector_steps: int = 1, t_start: float = 1.0,
+              t_end: float = 0.0) -> np.ndarray:
+    r"""Predictor–corrector sampling (Song et al., 2021, Algorithm 1).
+
+    Each of the ``num_steps`` steps, from :math:`t` to :math:`t-h`:
+
+    * predictor: one Euler–Maruyama step of the reverse-time SDE (as in
+      :func:`reverse_sde_sample`);
+    * corrector: ``corrector_steps`` Langevin steps on :math:`p_{t-h}`,
+      :math:`x\leftarrow x+\tfrac{\epsilon}{2}s(x,t-h)+\sqrt{\epsilon}z`, with
+      :math:`\epsilon` from :func:`langevin_snr_step_size`.
+
+    ``corrector_steps=0`` is the predictor-only sampler, random number for random
+    number the same as :func:`reverse_sde_sample`.
+    """
+    x = np.asarray(x_T, dtype=float)
+    ts = np.linspace(t_start, t_end, num_steps + 1)
+    for t, t_next in zip(ts[:-1], ts[1:], strict=True):
+        h = t - t_next
+        drift, g = reverse_sde(x, t, sde, score)                        # predictor
+        x = x - drift * h + g * np.sqrt(h) * rng.standard_normal(x.shape)
+        for _ in range(corrector_steps):                                # corrector
+            grad = score(x, t_next)
+            z = rng.standard_normal(x.shape)
+            eps = langevin_snr_step_size(grad, z, snr)
+            x = x + 0.5 * eps * grad + np.sqrt(eps) * z
+    return x
+
+
+# -- Exact likelihood through the probability-flow ODE -------------------------------
+
+def hutchinson_divergence(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, probe: np.ndarray,
+                          h: float = 1e-4) -> np.ndarray:
+    r"""Skilling–Hutchinson estimate :math:`\epsilon^\top J_f(x)\,\epsilon` of :math:`\nabla\cdot f(x)`.
+
+    ``x`` and ``probe`` have shape ``(..., d)``; the result has shape ``(...)``.  The
+    probe needs :math:`\mathbb E[\epsilon]=0` and :math:`\operatorname{Cov}[\epsilon]=I`
+    (Rademacher or standard normal).  Without automatic differentiation the
+    Jacobian–vector product is a central difference, exact for linear ``f``.
+
+    >>> A = np.array([[1.0, 2.0], [0.0, 3.0]])
+    >>> probes = np.array([[1.0, 1.0], [1.0, -1.0]])    # the two Rademacher sign patterns
+    >>> hutchinson_divergence(lambda x: x @ A.T, np.zeros((2, 2)), probes)   # tr A = 4
+    array([6., 2.])
+    """
+    jvp = (f(x + h * probe) - f(x - h * probe)) / (2.0 * h)
+    return np.sum(probe * jvp, axis=-1)
+
+
+def pf_ode_log_likelihood(x0: np.ndarray, sde: SDE, score: Score,
+                          divergence: Callable[[np.ndarray, float], np.ndarray],
+                          prior_log_pdf: Callable[[np.ndarray], np.ndarray], num_steps: int,
+                          t_end: float = 1.0):
+    r"""Log-likelihood :math:`\log p_0(x_0)` from the probability-flow ODE (Heun's method).
+
+    Integrates the ODE together with the accumulated divergence from :math:`0` to
+    :math:`T` = ``t_end``,
+
+    .. math:: \frac{\mathrm dx}{\mathrm dt}=\tilde f(x,t),\qquad
+              \frac{\mathrm d\ell}{\mathrm dt}=\nabla\cdot\tilde f(x,t),\qquad
+              \log p_0(x_0)=\log p_T\bigl(x(T)\bigr)+\ell(T),
+
+    where :math:`\tilde f` is :func:`probability_flow_drift` and ``divergence(x, t)``
+    returns :math:`\nabla\cdot\tilde f` (one value per sample).  Returns
+    ``(log_p0, x_T, ell)``.
+    """
+    x = np.asarray(x0, dtype=float)
+    ell = np.zeros(np.shape(divergence(x, 0.0)))
+    ts = np.linspace(0.0, t_end, num_steps + 1)
+    for t, t_next in zip(ts[:-1], ts[1:], strict=True):
+        dt = t_next - t
+        v, div = probability_flow_drift(x, t, sde, score), divergence(x, t)
+        x_euler = x + v * dt
+        v2, div2 = probability_flow_drift(x_euler, t_next, sde, score), divergence(x_euler, t_next)
+        x = x + 0.5 * (v + v2) * dt
+        ell = ell + 0.5 * (div + div2) * dt
+    return prior_log_pdf(x) + ell, x, ell
+
+
 # -- An exact score: a 1-D Gaussian mixture under a Gaussian kernel ----------------
 
 def _gmm_log_components(x, scale, std, means, stds, weights):
@@ -302,6 +441,28 @@ def gmm_marginal_score(x: np.ndarray, scale: float, std: float, means: np.ndarra
     return np.sum(resp * (m - xk) / v, axis=-1)
 
 
+def gmm_marginal_score_grad(x: np.ndarray, scale: float, std: float, means: np.ndarray,
+                            stds: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    r"""Derivative :math:`s'(x)` of the 1-D mixture score :func:`gmm_marginal_score`.
+
+    With :math:`a_k=(m\mu_k-x)/v_k`, :math:`v_k=m^2s_k^2+\sigma^2` and :math:`s=\sum_kr_ka_k`,
+    the responsibilities move as :math:`r_k'=r_k(a_k-s)`, so
+
+    .. math:: s'(x)=\sum_k r_k\Bigl(a_k^2-\frac1{v_k}\Bigr)-s^2 .
+
+    >>> g = gmm_marginal_score_grad(np.array([0.3]), 1.0, 0.0, np.array([0.0]), np.array([0.5]),
+    ...                             np.array([1.0]))
+    >>> round(float(g[0]), 6)                 # one Gaussian N(0, 0.25): s = -x / 0.25
+    -4.0
+    """
+    log_p, m, v = _gmm_log_components(x, scale, std, means, stds, weights)
+    resp = np.exp(log_p - log_p.max(axis=-1, keepdims=True))
+    resp /= resp.sum(axis=-1, keepdims=True)
+    a = (m - np.asarray(x, dtype=float)[..., None]) / v                   # components' scores
+    s = np.sum(resp * a, axis=-1)
+    return np.sum(resp * (a**2 - 1.0 / v), axis=-1) - s**2
+
+
 def vp_gmm_score(x: np.ndarray, t: float, means: np.ndarray, stds: np.ndarray, weights: np.ndarray,
                  beta_min: float = 0.1, beta_max: float = 20.0) -> np.ndarray:
     r"""Exact score of :math:`p_t` for a 1-D Gaussian mixture under the VP kernel (:func:`vp_kernel`).
@@ -315,3 +476,23 @@ def vp_gmm_score(x: np.ndarray, t: float, means: np.ndarray, stds: np.ndarray, w
     """
     scale, std = vp_kernel(t, beta_min, beta_max)
     return gmm_marginal_score(x, scale, std, means, stds, weights)
+
+
+def vp_gmm_pf_divergence(x: np.ndarray, t: float, means: np.ndarray, stds: np.ndarray,
+                         weights: np.ndarray, beta_min: float = 0.1,
+                         beta_max: float = 20.0) -> np.ndarray:
+    r"""Exact divergence of the 1-D VP probability-flow velocity for the mixture.
+
+    .. math:: \tilde f(x,t)=-\tfrac12\beta(t)\bigl[x+s(x,t)\bigr]
+              \quad\Longrightarrow\quad
+              \frac{\partial\tilde f}{\partial x}=-\tfrac12\beta(t)\bigl[1+s'(x,t)\bigr]
+
+    with :math:`s'` from :func:`gmm_marginal_score_grad`.
+
+    >>> one = dict(means=np.array([0.0]), stds=np.array([1.0]), weights=np.array([1.0]))
+    >>> abs(float(vp_gmm_pf_divergence(np.array([0.7]), 0.4, **one)[0]))  # p_t = N(0, 1): s' = -1
+    0.0
+    """
+    scale, std = vp_kernel(t, beta_min, beta_max)
+    beta = vp_beta(t, beta_min, beta_max)
+    return -0.5 * beta * (1.0 + gmm_marginal_score_grad(x, scale, std, means, stds, weights))

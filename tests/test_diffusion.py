@@ -142,3 +142,91 @@ def test_stochastic_sampling_needs_randomness():
 def test_concept_page_noise_level_at_t_1000():
     """concepts/ddpm.md prints sqrt(alpha_bar_1000) ≈ 0.0064 (DDPM's linear schedule)."""
     assert np.sqrt(AB[-1]) == pytest.approx(0.0064, abs=5e-5)
+
+
+# -- DDIM inversion (posts/ddim.md) ----------------------------------------------------------
+
+def mixture_samples(n, seed=0):
+    rng = np.random.default_rng(seed)
+    k = rng.random(n) < 0.3
+    return np.where(k, rng.normal(-2.0, 0.3, n), rng.normal(1.5, 0.5, n))
+
+
+def test_ddim_invert_is_exact_when_eps_is_constant():
+    """dx̄/dλ = ε with ε constant along the path: Euler is exact, so encode-decode is the identity."""
+    x0 = np.linspace(-2, 2, 9)
+    c = np.full_like(x0, 0.3)
+
+    def const(x, ab):
+        return c
+
+    taus = d.ddim_timesteps(1000, 7)
+    x_T, path = d.ddim_invert(x0, AB, taus, const, return_path=True)
+    assert path.shape == (8, 9) and np.array_equal(path[0], x0) and np.array_equal(path[-1], x_T)
+    # closed form of the ODE: x̄_T = x0 + λ_T c
+    lam = np.sqrt((1 - AB[-1]) / AB[-1])
+    assert np.allclose(x_T / np.sqrt(AB[-1]), x0 + lam * c, rtol=1e-12)
+    assert np.allclose(d.sample(x_T, AB, taus, const), x0, atol=1e-10)
+
+
+def test_ddim_inversion_round_trip_is_second_order_per_step():
+    """One step up (inversion) then one step down (ddim_step): error O(Δ²), quartered when Δ halves."""
+    x = np.linspace(-3, 3, 61)
+    errs = []
+    for h in (100, 50, 25, 12):
+        a1, a2 = AB[499], AB[499 + h]
+        e = gmm_eps(x, a1)                      # the inversion step of ddim_invert, from a1 to a2
+        up = np.sqrt(a2) * d.predict_x0(x, e, a1) + np.sqrt(1 - a2) * e
+        down = d.ddim_step(up, gmm_eps(up, a2), a2, a1)
+        errs.append(np.abs(down - x).max())
+    ratios = np.array(errs[:-1]) / np.array(errs[1:])
+    assert np.all((ratios > 3.4) & (ratios < 4.6)), ratios
+
+
+def test_ddim_inversion_numbers_in_post():
+    """posts/ddim.md: 5000 data samples (seed 0), S steps to encode and S to decode."""
+    x0 = mixture_samples(5000)
+    med = {}
+    for S in (10, 20, 50, 100, 1000):
+        taus = d.ddim_timesteps(1000, S)
+        x_T = d.ddim_invert(x0, AB, taus, gmm_eps)
+        med[S] = np.median(np.abs(d.sample(x_T, AB, taus, gmm_eps) - x0))
+        if S == 1000:
+            assert x_T.mean() == pytest.approx(0.006, abs=0.0005)
+            assert x_T.std() == pytest.approx(0.99, abs=0.005)
+    assert med[10] == pytest.approx(0.18, abs=0.005) and med[20] == pytest.approx(0.090, abs=0.0005)
+    assert med[50] == pytest.approx(0.037, abs=0.0005) and med[100] == pytest.approx(0.019, abs=0.0005)
+    assert med[1000] == pytest.approx(0.0019, abs=0.00005)
+    for a, b in ((10, 20), (50, 100), (100, 1000)):          # first order: error ∝ 1/S
+        assert med[a] / med[b] == pytest.approx(b / a, rel=0.15)
+    pts = np.array([-2.0, 1.5, 0.0])
+    quoted = {10: (0.185, -0.089, 0.64), 100: (0.021, -0.011, 0.23), 1000: (0.0021, -0.0011, 0.047)}
+    for S, want in quoted.items():
+        taus = d.ddim_timesteps(1000, S)
+        err = d.sample(d.ddim_invert(pts, AB, taus, gmm_eps), AB, taus, gmm_eps) - pts
+        assert err[:2] == pytest.approx(want[:2], abs=0.0005 if S < 1000 else 0.00005)
+        assert err[2] == pytest.approx(want[2], abs=0.005 if S < 1000 else 0.0005)
+
+
+def test_ddim_inversion_is_the_probability_flow_encoder():
+    """S-step inversion vs an accurate (1000-step Heun) solve of the PF ODE up to t* with ᾱ(t*) = ᾱ_1000."""
+    from functools import partial
+
+    from mlnotes import sde as S
+    x0 = mixture_samples(5000)
+    a, b, L = 0.5 * 19.9, 0.1, -np.log(AB[-1])
+    t_star = (-b + np.sqrt(b * b + 4 * a * L)) / (2 * a)
+    z = S.probability_flow_ode(x0, S.vp_sde, partial(S.vp_gmm_score, **MIX), 0.0, t_star, 1000)
+    for steps, want in ((100, 0.011), (1000, 0.0011)):
+        x_T = d.ddim_invert(x0, AB, d.ddim_timesteps(1000, steps), gmm_eps)
+        assert np.median(np.abs(x_T - z)) == pytest.approx(want, rel=0.05)
+
+
+def test_ddim_sample_consistency():
+    """Same x_T, different numbers of steps (the DDIM paper's §5.2) on the 1-D example."""
+    x_T = np.random.default_rng(0).standard_normal(5000)
+    ref = d.sample(x_T, AB, d.ddim_timesteps(1000, 1000), gmm_eps)
+    for steps, same, med in ((10, 0.980, 0.086), (20, 0.991, 0.045)):
+        x = d.sample(x_T, AB, d.ddim_timesteps(1000, steps), gmm_eps)
+        assert np.mean(np.sign(x) == np.sign(ref)) == pytest.approx(same, abs=0.0005)
+        assert np.median(np.abs(x - ref)) == pytest.approx(med, abs=0.0005)
