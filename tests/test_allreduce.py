@@ -97,3 +97,37 @@ def test_ring_approaches_bandwidth_bound():
     sizes = [a.ring_traffic_per_worker(1.0, n) for n in range(2, 200)]
     assert np.all(np.diff(sizes) > 0) and max(sizes) < 2.0
     assert a.ring_time(1.0, 2, 0.0, 1.0) == pytest.approx(1.0)
+
+
+def test_numbers_printed_in_the_post():
+    """The cost-model numbers as printed in the prose and the figures' alt text, at the precision printed."""
+    size, n, alpha, beta = 400e6, 8, 10e-6, 1 / 10e9
+    ring = a.ring_time(size, n, alpha, beta)
+    assert a.ring_time(size, n, 0.0, beta) == pytest.approx(0.07, abs=5e-3)          # bandwidth term 0.07 s
+    assert a.ring_time(size, n, alpha, 0.0) == pytest.approx(0.14e-3, abs=5e-6)      # latency term 0.14 ms
+    assert ring == pytest.approx(0.0701, abs=5e-5)                                   # 合计约 0.0701 s
+    root = a.reduce_broadcast_time(size, n, alpha, beta)
+    assert root == pytest.approx(0.56, abs=5e-3)
+    assert root / ring == pytest.approx(8, abs=0.5)                                  # 慢 8 倍
+    tree = a.tree_time(size, n, alpha, beta)
+    assert tree == pytest.approx(0.24, abs=5e-3)
+    assert 3 < tree / ring < 4                                                       # 是环的三倍多
+    # 4 KB on 64 workers: ring about 1.26 ms, tree about 0.12 ms
+    assert a.ring_time(4e3, 64, alpha, beta) == pytest.approx(1.26e-3, abs=5e-6)
+    assert a.tree_time(4e3, 64, alpha, beta) == pytest.approx(0.12e-3, abs=5e-6)
+    # the cost figure (64 workers, 1 KB to 1 GB): root always slowest; ring fastest above about 1 MB,
+    # and about 6 times faster than the tree at 1 GB
+    sizes = np.logspace(3, 9, 6001)
+    r = np.array([a.ring_time(s, 64, alpha, beta) for s in sizes])
+    t = np.array([a.tree_time(s, 64, alpha, beta) for s in sizes])
+    rb = np.array([a.reduce_broadcast_time(s, 64, alpha, beta) for s in sizes])
+    assert np.all(rb >= np.maximum(r, t))
+    cross = sizes[np.argmax(r < t)]
+    assert np.all(r[sizes >= cross] < t[sizes >= cross])
+    assert cross == pytest.approx(1e6, abs=0.5e6)
+    assert t[-1] / r[-1] == pytest.approx(6, abs=0.5)
+    # the N = 4 step figure: after the 3 reduce-scatter steps each row has exactly one 4
+    _, _, history = a.ring_allreduce(np.zeros((4, 16)))
+    assert len(history) == 7
+    assert np.all((history[3] == 4).sum(axis=1) == 1)
+    assert np.all(history[-1] == 4)

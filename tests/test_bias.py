@@ -104,3 +104,31 @@ def test_far_from_origin_means_slow_bias():
         assert errors == 0
         passes.append(p)
     assert passes == [1, 22, 161]
+
+
+def test_numbers_printed_in_the_post():
+    """The remaining numbers in the prose and the figure, at the precision printed."""
+    # w = (3, 4), b = -10: ||w|| = 5, the boundary is 2 from the origin
+    assert B.boundary_distance(np.array([3.0, 4.0]), -10.0) == pytest.approx(2.0)
+    # the 1-d example with bias: boundary x = 7/3 ≈ 2.33
+    w, b, _, _ = B.train_perceptron(X1, Y1, use_bias=True)
+    assert B.boundary_distance(w, b) == pytest.approx(2.33, abs=5e-3)
+    # without bias the weight cycles 2 -> 1 -> -1 -> 2, three updates in every pass after the first
+    # (the rule of eq. neural-network-bias-update, replayed to see inside a pass)
+    wt, trace = 0.0, []
+    for _ in range(100):
+        updates = []
+        for xi, yi in zip(X1[:, 0], Y1, strict=True):
+            if yi * xi * wt <= 0:
+                wt += yi * xi
+                updates.append(wt)
+        trace.append(updates)
+    assert trace[0] == [-1.0, 2.0]
+    assert all(u == [1.0, -1.0, 2.0] for u in trace[1:])
+    assert B.train_perceptron(X1, Y1, use_bias=False)[0] == pytest.approx([wt])
+    # the 2-d figure: without a bias (1000 passes) exactly half the points are wrong, with one none
+    x, y = B.shifted_blobs(50, shift=3.0, seed=0)
+    assert B.train_perceptron(x, y, use_bias=False, epochs=1000)[2] == len(y) / 2 == 50
+    assert B.train_perceptron(x, y, use_bias=True, epochs=1000)[2] == 0
+    # the separating line x1 + x2 = 6 sits 3 sqrt 2 ≈ 4.2 from the origin
+    assert B.boundary_distance(np.array([1.0, 1.0]), -6.0) == pytest.approx(4.2, abs=0.05)

@@ -136,6 +136,7 @@ def test_worked_example_in_the_post():
     loss, g = cn.squared_error(y, t)
     assert y.item() == pytest.approx(0.6, abs=1e-12) and loss == pytest.approx(0.08, abs=1e-12)
     grads = cn.controlled_block_backward(x, c, p, g)
+    assert cn.relu_block(x, p["copy_w"], p["copy_b"]).item() == pytest.approx(0.6, abs=1e-12)   # h = 0.6
     assert grads["zout_w"].item() == pytest.approx(-0.24, abs=1e-12)
     assert grads["zout_b"].item() == pytest.approx(-0.4, abs=1e-12)
     assert all(grads[k].item() == 0.0 for k in ("copy_w", "copy_b", "zin_w", "zin_b"))
@@ -147,6 +148,11 @@ def test_worked_example_in_the_post():
     y = cn.controlled_block(x, c, p)
     _, g = cn.squared_error(y, t)
     assert y.item() == pytest.approx(0.872, abs=1e-12) and g.item() == pytest.approx(-0.128, abs=1e-12)
+    # dL/dh = w_z2 g = 0.12 * (-0.128) = -0.01536; the copy's pre-activation is 0.6 > 0
+    assert (p["zout_w"] * g).item() == pytest.approx(-0.01536, abs=1e-12)
+    x_c = x + cn.conv1x1(c, p["zin_w"], p["zin_b"])
+    assert x_c.item() == 1.0
+    assert cn.conv1x1(x_c, p["copy_w"], p["copy_b"]).item() == pytest.approx(0.6, abs=1e-12)
     grads = cn.controlled_block_backward(x, c, p, g)
     expected = {"zout_w": -0.0768, "zout_b": -0.128, "copy_w": -0.01536, "copy_b": -0.01536,
                 "zin_w": -0.01536, "zin_b": -0.00768}

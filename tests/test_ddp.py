@@ -68,8 +68,10 @@ def test_worked_timeline_in_post():
     np.testing.assert_allclose(t["end"], [0.05, 0.08])
     assert t["total"] == pytest.approx(0.08)
     assert t["serial"] == pytest.approx(0.10)
+    np.testing.assert_allclose(t["end"] - t["start"], [0.03, 0.03])       # 2 * 3/4 * 20 MB * 1 ns/B
     one = ddp.backward_timeline(np.full(4, 0.01), np.full(4, 10e6), 1e12, 4, 0.0, 1e-9)
     assert one["total"] == pytest.approx(0.10)           # one bucket: nothing overlaps
+    assert one["start"][0] == pytest.approx(0.04) and one["end"][0] - one["start"][0] == pytest.approx(0.06)
 
 
 def test_timeline_bounds():

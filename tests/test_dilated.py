@@ -137,3 +137,50 @@ def test_removing_a_stride_with_dilation_gives_the_dense_output():
     # without the dilation the dense network computes something else
     wrong = D.conv2d(D.conv2d(D.conv2d(D.conv2d(x, w1), pool, stride=1), w2), w3)
     assert not np.allclose(wrong[:, ::2, ::2][:, :7, :7], original)
+
+
+def test_numbers_printed_in_the_post():
+    """The remaining numbers in the prose, the figure and its alt text."""
+    from mlnotes import receptive_field as R
+
+    # the docstring example: 5x5 input x = 5r + c, 2x2 all-ones kernel, d = 3 -> 2x2 output, top-left 36
+    out = D.conv2d(np.arange(25.0).reshape(1, 5, 5), np.ones((1, 1, 2, 2)), dilation=3)
+    assert out.shape == (1, 2, 2) and out[0, 0, 0] == 0 + 3 + 15 + 18 == 36
+    # doubling dilations 1, 2, 4, ...: r_L = 2^(L+1) - 1 for 3x3 kernels
+    for n in range(1, 8):
+        assert len(D.dependency_1d([2**i for i in range(n)])) == 2 ** (n + 1) - 1
+    # WaveNet: each further block of dilations 1, ..., 512 (kernel 2) adds only 1023
+    block = [2**i for i in range(10)]
+    r = [R.rf_bottom_up([2] * 10 * b, [1] * 10 * b, block * b)[0][-1] for b in (1, 2, 3)]
+    assert r == [1024, 1024 + 1023, 1024 + 2 * 1023]
+    # DeepLab: conv, pool 2/2, conv, conv has receptive fields 3, 4, 8, 12; so does the dense version
+    assert R.rf_bottom_up([3, 2, 3, 3], [1, 2, 1, 1])[0][1:].tolist() == [3, 4, 8, 12]
+    assert R.rf_bottom_up([3, 2, 3, 3], [1, 1, 1, 1], [1, 1, 2, 2])[0][1:].tolist() == [3, 4, 8, 12]
+    # removing one stride 2 makes the later maps about 2 x 2 = 4 times larger (two strides: 16 times);
+    # checked on a 224 input; the 24-pixel example above goes from 7 x 7 = 49 to 13 x 13 = 169
+
+    def final_size(n, layers):
+        for k, s, d in layers:
+            n = D.conv_output_size(n, k, s, 0, d)
+        return n
+
+    one = final_size(224, [(3, 1, 1), (2, 1, 1), (3, 1, 2), (3, 1, 2)]) / final_size(
+        224, [(3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 1)])
+    two = final_size(224, [(3, 1, 1), (2, 1, 1), (3, 1, 2), (2, 1, 2), (3, 1, 4)]) / final_size(
+        224, [(3, 1, 1), (2, 2, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1)])
+    assert one**2 == pytest.approx(4, abs=0.5) and two**2 == pytest.approx(16, abs=0.5)
+    assert (final_size(24, [(3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 1)]),
+            final_size(24, [(3, 1, 1), (2, 1, 1), (3, 1, 2), (3, 1, 2)])) == (7, 13)
+    # gridding: dilations 2, 2, 2 span 1 + 3 * 2 * 2 = 13, only 7 x 7 = 49 seen, 120 holes
+    dep = D.dependency_1d([2, 2, 2])
+    assert len(dep) == 13 and np.count_nonzero(np.outer(dep, dep)) == 49
+    assert D.gridding_holes([2, 2, 2]) == 169 - 49 == 120
+    # the figure: 2, 4, 8 spans 29 with only every other row and column covered
+    dep = D.dependency_1d([2, 4, 8])
+    assert len(dep) == 29 and np.array_equal(np.nonzero(dep)[0], np.arange(0, 29, 2))
+    assert D.gridding_holes([2, 4, 8]) == 29**2 - 15**2
+    # 1, 2, 5 fills 17 x 17, with 1 to 4 paths per pixel
+    grid = np.outer(D.dependency_1d([1, 2, 5]), D.dependency_1d([1, 2, 5]))
+    assert grid.shape == (17, 17) and (grid.min(), grid.max()) == (1, 4)
+    # 1, 2, 9: the first two layers cover 7, the last layer's gap is 9
+    assert len(D.dependency_1d([1, 2])) == 7 and D.gridding_holes([1, 2, 9]) > 0

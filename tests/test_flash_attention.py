@@ -72,14 +72,23 @@ def test_worked_example_in_post():
     # one query, scores (1, 2 | 3) in two key blocks, values (10, 20 | 30)
     m, ell, acc = fa.block_update(np.array([-np.inf]), np.zeros(1), np.zeros((1, 1)),
                                 np.array([[1.0, 2.0]]), np.array([[10.0], [20.0]]))
-    assert (m[0], ell[0], acc[0, 0]) == pytest.approx((2.0, 1.3679, 23.679), abs=1e-3)
+    # each number to half a unit in its last printed digit
+    assert m[0] == 2.0
+    assert ell[0] == pytest.approx(1.3679, abs=5e-5) and acc[0, 0] == pytest.approx(23.679, abs=5e-4)
+    m_old = m
     m, ell, acc = fa.block_update(m, ell, acc, np.array([[3.0]]), np.array([[30.0]]))
-    assert (m[0], ell[0], acc[0, 0]) == pytest.approx((3.0, 1.5032, 38.711), abs=1e-3)
+    assert np.exp(m_old[0] - m[0]) == pytest.approx(0.3679, abs=5e-5)          # the rescaling factor
+    assert m[0] == 3.0
+    assert ell[0] == pytest.approx(1.5032, abs=5e-5) and acc[0, 0] == pytest.approx(38.711, abs=5e-4)
     o = acc[0, 0] / ell[0]
-    assert o == pytest.approx(25.752, abs=1e-3)
+    assert o == pytest.approx(25.752, abs=5e-4)
     p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
     assert o == pytest.approx(p @ [10.0, 20.0, 30.0], rel=1e-12)
-    assert m[0] + np.log(ell[0]) == pytest.approx(3.4076, abs=1e-4)
+    assert m[0] + np.log(ell[0]) == pytest.approx(3.4076, abs=5e-5)
+    # the direct computation: softmax(1, 2, 3) and the weighted sum 0.900 + 4.895 + 19.957 = 25.75
+    assert np.allclose(p, [0.0900, 0.2447, 0.6652], rtol=0, atol=5e-5)
+    assert np.allclose(p * [10.0, 20.0, 30.0], [0.900, 4.895, 19.957], rtol=0, atol=5e-4)
+    assert o == pytest.approx(25.75, abs=5e-3)
 
 
 def test_causal_block_schedule():
@@ -93,6 +102,15 @@ def test_causal_block_schedule():
 
 def test_hbm_counts():
     assert fa.hbm_accesses_standard(1024, 64) == 4 * 1024**2 + 4 * 1024 * 64
+    # N = 4096, d = 64: 4 N^2 is about 6.7e7 and 4 N d about 1.0e6
+    total = fa.hbm_accesses_standard(4096, 64)
+    assert total - 4 * 4096 * 64 == 4 * 4096**2 == pytest.approx(6.7e7, abs=0.05e7)
+    assert total - 4 * 4096**2 == pytest.approx(1.0e6, abs=0.05e6)
+    # N = 8192: S and P each have "六千七百万" (6.7e7) entries per head
+    n_8192 = 8192
+    assert n_8192**2 == pytest.approx(6.7e7, abs=0.05e7)
+    # M: one SM's 192 KB of SRAM in 2-byte half precision
+    assert 192 * 1024 // 2 == 98304
     n, d, sram = 1 << 14, 64, 98304
     ratio = fa.hbm_accesses_flash(n, d, sram) / (12 * n * n * d * d / sram)
     assert 0.95 < ratio < 1.1                       # leading term 12 N^2 d^2 / M
@@ -100,7 +118,12 @@ def test_hbm_counts():
     assert fa.hbm_accesses_standard(n, 64) / fa.hbm_accesses_flash(n, 64, sram) == pytest.approx(8, rel=0.1)
     ratio64 = fa.hbm_accesses_standard(n, 64) / fa.hbm_accesses_flash(n, 64, sram)
     assert ratio64 == pytest.approx(7.6, abs=0.05)                # "1/7.6" in the post
-    assert fa.hbm_accesses_standard(n, 128) / fa.hbm_accesses_flash(n, 128, sram) == pytest.approx(2, rel=0.1)
+    assert ratio64 == pytest.approx(8, abs=0.5)                   # the figure's alt text, at N = 16384
+    ratio128 = fa.hbm_accesses_standard(n, 128) / fa.hbm_accesses_flash(n, 128, sram)
+    assert ratio128 == pytest.approx(2, abs=0.5)                  # "约 1/2"
+    # non-matmul FLOPs on the A100: 312 / 19.5 TFLOPs/s, 16 times as expensive
+    matmul_peak, other_peak = 312, 19.5
+    assert matmul_peak / other_peak == pytest.approx(16, abs=0.5)
 
 
 def test_a100_capacity_ratios_in_post():

@@ -45,6 +45,11 @@ def test_worked_examples_in_post():
     assert g.cfg_eps(np.array(0.8), np.array(0.2), 2.0) == pytest.approx(2.0)
     assert g.cfg_eps_scale(np.array(0.8), np.array(0.2), 3.0) == pytest.approx(2.0)
     assert g.classifier_guided_eps(np.array(0.5), np.array(2.0), 0.75, 1.0) == pytest.approx(-0.5)
+    # the same step through the score: -0.5 / 0.5 = -1, plus the gradient 2 is 1, times -0.5 is -0.5
+    score = g.eps_to_score(np.array(0.5), 0.75)
+    assert score == pytest.approx(-1.0)
+    assert g.classifier_guided_score(score, np.array(2.0), 1.0) == pytest.approx(1.0)
+    assert g.score_to_eps(np.array(1.0), 0.75) == pytest.approx(-0.5)
     assert g.tilted_gaussian(2.0, 0.0) == pytest.approx((0.0, 1.0))
     assert g.tilted_gaussian(2.0, 1.0) == pytest.approx((1.0, np.sqrt(0.5)))
     assert g.tilted_gaussian(2.0, 4.0) == pytest.approx((1.6, np.sqrt(0.2)))

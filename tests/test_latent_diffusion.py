@@ -71,6 +71,10 @@ def test_attention_worked_example():
     out, a = ld.attention(q, k, np.array([[10.0], [20.0]]))
     w = np.exp(1 / np.sqrt(2)) / (np.exp(1 / np.sqrt(2)) + 1)
     assert a[0] == pytest.approx([w, 1 - w]) and a[0, 0] == pytest.approx(0.6698, abs=5e-5)
+    assert 1 / np.sqrt(2) == pytest.approx(0.7071, abs=5e-5)                 # the score q.k_1 / sqrt(d)
+    assert a[0, 1] == pytest.approx(0.3302, abs=5e-5)
+    # the score gap S_1 - S_2 = 1/sqrt(2) - 0, recovered from the weights: printed 0.7071
+    assert np.log(a[0, 0] / a[0, 1]) == pytest.approx(0.7071, abs=5e-5)
     assert out[0, 0] == pytest.approx(10 * w + 20 * (1 - w)) and out[0, 0] == pytest.approx(13.30, abs=0.005)
 
 
@@ -98,6 +102,26 @@ def test_unscaled_scores_saturate_the_softmax():
         largest[d] = scaled, unscaled
     assert abs(largest[1024][0] - largest[64][0]) < 0.05 and largest[1024][0] < 0.35
     assert largest[4][1] < 0.6 < 0.9 < largest[1024][1]
+
+
+def test_numbers_printed_on_the_cross_attention_page():
+    """concepts/cross-attention.md: the saturation example, the figure's alt text and the size ratio."""
+    assert np.exp(8) / (np.exp(8) + 1) == pytest.approx(0.9997, abs=5e-5)   # two scores 8 apart
+    assert ld.softmax(np.array([8.0, 0.0]))[0] == pytest.approx(0.9997, abs=5e-5)
+    # the figure (seed 0): the scaled curve levels off at about 0.25, the expected largest of 16
+    # softmax weights of independent N(0, 1) scores, which unit-variance scores approach as d grows
+    s = np.random.default_rng(1).standard_normal((400_000, 16))
+    limit = ld.softmax(s, axis=1).max(axis=1).mean()
+    assert limit == pytest.approx(0.25, abs=0.005)
+    rng = np.random.default_rng(0)
+    scaled = []
+    for d in 2 ** np.arange(1, 11):
+        q, k = rng.standard_normal((200, d)), rng.standard_normal((16, d))
+        scaled.append(ld.attention(q, k, np.zeros((16, 1)))[1].max(axis=1).mean())
+    assert np.all(np.abs(np.array(scaled) - limit) < 0.02)                  # flat around it
+    # self-attention at SD v1's 64 x 64 level: 4096 x 4096 weights, about 53 times 4096 x 77
+    n, m = 64 * 64, 77
+    assert (n * n) / (n * m) == pytest.approx(53, abs=0.5)
 
 
 def test_one_head_is_single_head_attention():
@@ -149,6 +173,8 @@ def test_latent_sizes_quoted_in_post():
     # entries of one full self-attention matrix over all positions
     assert s["pixel_positions"] ** 2 == 68_719_476_736          # about 6.9e10
     assert s["latent_positions"] ** 2 == 16_777_216             # about 1.7e7
+    assert s["pixel_positions"] ** 2 == pytest.approx(6.9e10, abs=0.05e10)
+    assert s["latent_positions"] ** 2 == pytest.approx(1.7e7, abs=0.05e7)
     # cross-attention with 77 tokens: N x M weights per head
     assert s["latent_positions"] * 77 == 315_392
     # another setting: 256 x 256 images, f = 4, three latent channels

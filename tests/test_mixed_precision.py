@@ -35,12 +35,18 @@ def test_worked_numbers_in_post():
     fp16, bf16, fp32 = (mp.format_range(*mp.FORMATS[k]) for k in ("fp16", "bf16", "fp32"))
     assert fp16["bias"] == 15 and bf16["bias"] == fp32["bias"] == 127
     assert fp16["max"] == 65504.0
-    assert fp16["min_normal"] == 2.0 ** -14 == pytest.approx(6.10e-5, rel=1e-3)
-    assert fp16["min_subnormal"] == 2.0 ** -24 == pytest.approx(5.96e-8, rel=1e-3)
-    assert bf16["max"] == pytest.approx(3.39e38, rel=1e-3)
+    assert fp16["min_normal"] == 2.0 ** -14 == pytest.approx(6.10e-5, abs=0.005e-5)
+    assert fp16["min_normal"] == pytest.approx(6.1e-5, abs=0.05e-5)        # the summary
+    assert fp16["min_subnormal"] == 2.0 ** -24 == pytest.approx(5.96e-8, abs=0.005e-8)
+    assert fp16["eps"] == 2.0 ** -10 == pytest.approx(9.8e-4, abs=0.05e-4)
+    assert bf16["max"] == pytest.approx(3.39e38, abs=0.005e38)
+    # "FP16's range is only about [6e-8, 6.6e4]"
+    assert fp16["min_subnormal"] == pytest.approx(6e-8, abs=0.5e-8)
+    assert fp16["max"] == pytest.approx(6.6e4, abs=0.05e4)
     assert bf16["min_normal"] == fp32["min_normal"] == 2.0 ** -126
     assert bf16["min_subnormal"] == 2.0 ** -133
-    assert bf16["eps"] == 2.0 ** -7 == 0.0078125
+    assert bf16["eps"] == 2.0 ** -7 == 0.0078125 == pytest.approx(0.0078, abs=5e-5)
+    assert bf16["eps"] / fp16["eps"] == 8                             # BF16 is 8 times coarser
     # 1 + 1e-4: lost in FP16 (and in BF16), kept in FP32
     assert mp.add_in(np.float16, 1.0, 1e-4) == 1.0
     assert (torch.tensor(1.0, dtype=torch.bfloat16) + 1e-4).item() == 1.0
@@ -55,6 +61,8 @@ def test_worked_numbers_in_post():
         assert np.isinf(np.float16(70000.0))
         assert np.float16(65519.0) == 65504.0 and np.isinf(np.float16(65520.0))
     assert np.float16(2.0 ** -25) == 0.0 and np.float16(1e-8) == 0.0
+    half_min_subnormal = 2.0 ** -25
+    assert half_min_subnormal == pytest.approx(3e-8, abs=0.5e-8)
 
 
 def test_underflow_fraction_against_naive_loop():
@@ -70,6 +78,11 @@ def test_update_loss_scale_rules():
     assert mp.update_loss_scale(65536.0, 1999, False) == (131072.0, 0)   # PyTorch's defaults
     assert mp.update_loss_scale(65536.0, 10, False) == (65536.0, 11)
     assert mp.update_loss_scale(65536.0, 1999, True) == (32768.0, 0)
+    scaler = torch.amp.GradScaler("cpu")                                   # the defaults the post quotes
+    assert scaler.get_growth_factor() == 2.0 and scaler.get_backoff_factor() == 0.5
+    assert scaler.get_growth_interval() == 2000
+    scaler.scale(torch.tensor(1.0))
+    assert scaler.get_scale() == 2.0 ** 16 == 65536
 
 
 def overflow_sequence():
@@ -83,7 +96,7 @@ def overflow_sequence():
 def test_dynamic_scaler_on_overflow_sequence():
     g = overflow_sequence()
     w, scales, skipped = mp.loss_scaled_sgd(np.ones(4), g, 0.1, 2.0 ** 14, growth_interval=3)
-    # 30 * 2^14 overflows; so does 30 * 2^13 and 60 * 2^12 ... until the scale fits
+    # steps 6-8: 30 * 2^16, 60 * 2^15 and 20 * 2^14 all exceed 65504; at step 9 the burst is over
     assert np.flatnonzero(skipped).tolist() == [6, 7, 8]
     assert (scales[:13] / 1024).tolist() == [16, 16, 16, 32, 32, 32, 64, 32, 16, 8, 8, 8, 16]
     for t, s in enumerate(skipped):
@@ -93,6 +106,8 @@ def test_dynamic_scaler_on_overflow_sequence():
     for t in np.flatnonzero(skipped):
         assert np.array_equal(w[t + 1], w[t])
         assert scales[t + 1] == scales[t] / 2
+    assert 30 * scales[6] == pytest.approx(2.0e6, abs=0.05e6)              # the numbers in the text
+    assert 20 * scales[8] == pytest.approx(3.3e5, abs=0.05e5)
 
 
 def test_dynamic_scaler_matches_torch_grad_scaler():
@@ -139,8 +154,8 @@ def test_autocast_cpu_runs_matmul_in_bfloat16():
 def test_histogram_numbers_in_caption():
     rng = np.random.default_rng(0)
     g = 2.0 ** rng.normal(-22.0, 3.0, size=20000)
-    assert mp.underflow_fraction(g) == pytest.approx(0.16, abs=0.01)
-    assert mp.underflow_fraction(g, 2.0 ** 8) == pytest.approx(0.0002, abs=0.0002)
+    assert mp.underflow_fraction(g) == pytest.approx(0.16, abs=0.005)          # "about 16%"
+    assert mp.underflow_fraction(g, 2.0 ** 8) == pytest.approx(0.0002, abs=0.0001)   # "about 0.02%"
     assert np.max(g * 2.0 ** 8) < 65504
 
 

@@ -28,10 +28,13 @@ def test_worked_example_batch_norm():
     x = np.array([[1.0], [2.0], [3.0], [6.0]])
     y, rm, rv = m.batch_norm_train(x, np.ones(1), np.zeros(1), np.zeros(1), np.ones(1))
     assert x.mean() == 3.0 and x.var() == 3.5 and x.var(ddof=1) == pytest.approx(14 / 3)
+    assert ((x - x.mean()) ** 2).ravel().tolist() == [4.0, 1.0, 0.0, 9.0]     # sum 14
+    assert x.var(ddof=1) == pytest.approx(4.667, abs=5e-4)                     # as printed
     assert rm == pytest.approx([0.3])
     assert rv == pytest.approx([0.9 + 0.1 * 14 / 3])
     assert y[3, 0] == pytest.approx(3 / np.sqrt(3.5 + 1e-5))
-    assert y[3, 0] == pytest.approx(1.6036, abs=1e-4)
+    assert y[3, 0] == pytest.approx(1.6036, abs=5e-5)
+    assert rv == pytest.approx([1.36667], abs=5e-6)
     # the same numbers from PyTorch
     bn = nn.BatchNorm1d(1)
     out = bn(torch.tensor(x, dtype=torch.float32))
@@ -99,8 +102,14 @@ def test_ema_closed_form_and_half_life():
         assert r[0] == pytest.approx(m.ema_closed_form(0.0, 3.0, 0.1, t))
     # after ln 2 / -ln(0.9) ~ 6.58 steps half the gap is gone
     half = np.log(2) / -np.log(0.9)
-    assert half == pytest.approx(6.58, abs=0.01)
+    assert half == pytest.approx(6.58, abs=5e-3)
     assert m.ema_closed_form(0.0, 1.0, 0.1, half) == pytest.approx(0.5)
+    # momentum 0.01: about 69 steps
+    half = np.log(2) / -np.log(0.99)
+    assert half == pytest.approx(69, abs=0.5)
+    assert m.ema_closed_form(0.0, 1.0, 0.01, half) == pytest.approx(0.5)
+    # the figure: with momentum 0.01 the running mean is still well below 3 after 100 steps
+    assert m.ema_closed_form(0.0, 3.0, 0.01, 100) < 2.0
 
 
 def test_batch_norm_train_output_depends_on_the_batch_eval_does_not():

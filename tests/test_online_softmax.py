@@ -16,8 +16,17 @@ def test_worked_example_on_concept_page():
     m, d = osm.online_normalizer(x)
     assert m == 3.0
     assert d == pytest.approx(1 + np.exp(-2) + np.exp(-1))
-    assert d == pytest.approx(1.5032, abs=1e-4)
-    assert osm.softmax_online(x) == pytest.approx([0.0900, 0.6652, 0.2447], abs=1e-4)
+    assert d == pytest.approx(1.5032, abs=5e-5)
+    assert osm.softmax_online(x) == pytest.approx([0.0900, 0.6652, 0.2447], abs=5e-5)
+    # the table: factors e^{-2}, e^{-1} and the running sums d_1, d_2, d_3
+    assert (np.exp(-2.0), np.exp(-1.0)) == pytest.approx((0.1353, 0.3679), abs=5e-5)
+    running = [osm.online_normalizer(x[:j])[1] for j in (1, 2, 3)]
+    assert running == pytest.approx([1, 1.1353, 1.5032], abs=5e-5)
+    # logsumexp = m_n + log d_n
+    assert m + np.log(d) == pytest.approx(logsumexp(x)) and m + np.log(d) == pytest.approx(3.4076, abs=5e-5)
+    # (1000, 1001, 1002) shifts to (-2, -1, 0): the softmax of (1, 2, 3)
+    for x3 in ([1000.0, 1001.0, 1002.0], [1.0, 2.0, 3.0]):
+        assert osm.softmax_two_pass(np.array(x3)) == pytest.approx([0.0900, 0.2447, 0.6652], abs=5e-5)
     # the merge of [1, 3] and [2] on the page
     assert osm.merge_states(3.0, 1 + np.exp(-2.0), 2.0, 1.0)[1] == pytest.approx(d)
 
@@ -102,6 +111,7 @@ def test_merge_is_elementwise_over_rows():
 
 def test_exp_underflow_thresholds():
     """The table on the concept page: where exp leaves the normal range and where it rounds to 0."""
+    assert float(np.finfo(np.float64).max) / 1e308 == pytest.approx(1.8, abs=0.05)   # about 1.8e308
     for dtype, overflow, subnormal, zero in [(np.float64, 709.78, -708.40, -745.13),
                                              (np.float32, 88.72, -87.34, -103.97)]:
         fi = np.finfo(dtype)

@@ -110,15 +110,22 @@ def test_effective_rf_std_and_shrinking_fraction():
         pos = np.arange(len(prof)) - (len(prof) - 1) / 2
         assert prof.sum() == pytest.approx(1.0)
         assert np.sqrt((prof * pos**2).sum()) == pytest.approx(R.effective_rf_std(k, layers))
-    # the numbers in the post: 3x3, 10 and 40 layers
-    assert R.effective_rf_std(3, 10) == pytest.approx(2.582, abs=1e-3)
-    assert R.effective_rf_std(3, 40) == pytest.approx(5.164, abs=1e-3)
-    frac = [2 * R.effective_rf_std(3, n) / (2 * n + 1) for n in (10, 40)]
-    assert frac == pytest.approx([0.246, 0.127], abs=1e-3)
-    # about 95% of the gradient mass lies within +-2 std for 10 layers
+    # the numbers in the post, at the precision printed: 3x3, 10 and 40 layers
+    theory = [R.rf_bottom_up([3] * n, [1] * n)[0][-1] for n in (10, 40)]
+    assert theory == [21, 81]
+    assert R.effective_rf_std(3, 10) == pytest.approx(2.58, abs=5e-3)
+    assert R.effective_rf_std(3, 40) == pytest.approx(5.16, abs=5e-3)
+    frac = [2 * R.effective_rf_std(3, n) / r for n, r in zip((10, 40), theory, strict=True)]
+    assert frac == pytest.approx([0.25, 0.13], abs=5e-3)
+    # four times the layers: the field grows about 4 times, the effective field exactly 2 times
+    assert theory[1] / theory[0] == pytest.approx(4, abs=0.5)
+    assert R.effective_rf_std(3, 40) / R.effective_rf_std(3, 10) == pytest.approx(2.0)
+    # about 97% of the gradient mass lies within +-2 std (the middle 11 positions) for 10 layers
     prof = R.effective_rf_profile(3, 10)
     pos = np.arange(21) - 10
-    assert prof[np.abs(pos) <= 2 * R.effective_rf_std(3, 10)].sum() == pytest.approx(0.95, abs=0.02)
+    inside = np.abs(pos) <= 2 * R.effective_rf_std(3, 10)
+    assert inside.sum() == 11
+    assert prof[inside].sum() == pytest.approx(0.97, abs=5e-3)
 
 
 def test_same_padding_centres_the_field():
@@ -143,3 +150,16 @@ def test_span_versus_count_with_gaps():
     lo, hi, g = empirical_span(0, k, s, [0, 0], [1, 1], 20)
     assert (lo, hi) == R.rf_span(0, k, s, [0, 0]) == (0, 4)
     assert torch.nonzero(g.abs().sum(0) > 0).flatten().tolist() == [0, 2, 4]
+
+
+def test_numbers_printed_in_the_post():
+    """Growth claims in the prose: stride-1 3x3 stacks add 2 per layer; after two 2/2 poolings a 3x3
+    conv contributes 4 times as much as at the start."""
+    for n in range(1, 30):
+        assert R.rf_bottom_up([3] * n, [1] * n)[0][-1] == 2 * n + 1
+    first = R.rf_bottom_up([3, 2, 2], [1, 2, 2])[0][-1] - R.rf_bottom_up([1, 2, 2], [1, 2, 2])[0][-1]
+    late = R.rf_bottom_up([2, 2, 3], [2, 2, 1])[0][-1] - R.rf_bottom_up([2, 2, 1], [2, 2, 1])[0][-1]
+    assert (first, late) == (2, 8)
+    # the worked example: 24 x 24, neighbouring outputs 4 apart
+    r, j = R.rf_bottom_up(K, S)
+    assert (r[-1], j[-1]) == (24, 4)

@@ -111,13 +111,21 @@ def test_min_over_masks_picks_the_matching_mask():
     masks = np.stack([square(10, 2), square(10, 4), square(10, 6)])
     target = square(10, 4)
     assert np.allclose(sam.mask_iou(masks, target), [0.25, 1.0, 4 / 9])
+    assert sam.mask_iou(masks, target)[2] == pytest.approx(0.444, abs=5e-4)
     logits = np.where(masks, 10.0, -10.0)
-    # the table of the post, at the printed precision (three decimals)
-    assert np.allclose(sam.dice_loss(logits, target), [0.571, 0.0, 0.377], atol=5e-4)
-    assert np.allclose(sam.focal_loss(logits, target), [0.300, 0.0, 1.500], atol=5e-4)
+    # the table of the post, at the printed precision (three decimals; rtol=0 so that the
+    # tolerance is half a unit in the third decimal even for 30.375)
+    focal = sam.focal_loss(logits, target)
+    assert np.allclose(sam.dice_loss(logits, target), [0.571, 0.0, 0.377], rtol=0, atol=5e-4)
+    assert np.allclose(focal, [0.300, 0.0, 1.500], rtol=0, atol=5e-4)
+    # the mental arithmetic: 12 missed pixels at about 2.5 each (30 in all), 20 extra at about 7.5 (150)
+    assert 100 * focal[0] == pytest.approx(30, abs=0.5)
+    assert 100 * focal[0] / 12 == pytest.approx(2.5, abs=0.05)
+    assert 100 * focal[2] == pytest.approx(150, abs=0.5)
+    assert 100 * focal[2] / 20 == pytest.approx(7.5, abs=0.05)
     losses = sam.mask_loss(logits, target)                  # SAM's 20 : 1 focal : dice
-    assert np.allclose(losses, 20 * sam.focal_loss(logits, target) + sam.dice_loss(logits, target))
-    assert np.allclose(losses, [6.571, 0.0, 30.375], atol=5e-4)
+    assert np.allclose(losses, 20 * focal + sam.dice_loss(logits, target))
+    assert np.allclose(losses, [6.571, 0.0, 30.375], rtol=0, atol=5e-4)
     loss, k = sam.min_over_masks(losses)
     assert k == 1 and loss == pytest.approx(0.0, abs=5e-4)
     # every other target is matched by its own mask
@@ -177,4 +185,7 @@ def test_stability_of_a_cone_and_numbers_in_the_post():
     assert np.all(np.diff(grid) > 0)
     assert grid[1] == pytest.approx(0.67, abs=0.005)       # k = 0.5
     assert grid[4] == pytest.approx(0.96, abs=0.005)       # k = 5
+    # the closed-form approximations quoted beside them: (18/22)^2 and (19.8/20.2)^2
+    assert formula[1] == pytest.approx(0.67, abs=0.005) and formula[1] == pytest.approx((18 / 22) ** 2)
+    assert formula[4] == pytest.approx(0.96, abs=0.005) and formula[4] == pytest.approx((19.8 / 20.2) ** 2)
     assert grid[1] < 0.95 < grid[4]                        # the filter keeps only the steep one

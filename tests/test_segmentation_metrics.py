@@ -66,11 +66,17 @@ def test_worked_example_numbers():
     assert cm.sum() == 15                                  # 16 pixels, one ignored
     assert np.allclose(S.class_pixel_accuracy(cm), [7 / 8, 4 / 5, 1 / 2])
     assert np.allclose(S.class_iou(cm), [7 / 10, 4 / 6, 1 / 2])
+    # as printed: t = (8, 5, 2), p = (9, 5, 1), IoU_1 ≈ 0.6667, sum_i t_i IoU_i ≈ 9.9333
+    assert cm.sum(axis=1).tolist() == [8, 5, 2] and cm.sum(axis=0).tolist() == [9, 5, 1]
+    assert S.class_iou(cm)[1] == pytest.approx(0.6667, abs=5e-5)
+    assert S.class_pixel_accuracy(cm).sum() == pytest.approx(2.175)
+    assert (cm.sum(axis=1) * S.class_iou(cm)).sum() == pytest.approx(9.9333, abs=5e-5)
     r = S.segmentation_report(cm)
     assert r["PA"] == pytest.approx(0.8)
     assert r["MPA"] == pytest.approx(0.725)
-    assert r["MIoU"] == pytest.approx(0.6222, abs=1e-4)
-    assert r["FWIoU"] == pytest.approx(0.6622, abs=1e-4)
+    assert r["MIoU"] == pytest.approx(0.6222, abs=5e-5)
+    assert r["FWIoU"] == pytest.approx(0.6622, abs=5e-5)
+    assert (r["FWIoU"], r["MIoU"]) == pytest.approx((0.662, 0.622), abs=5e-4)
 
 
 def test_absent_class_is_nan_and_skipped():
@@ -100,6 +106,10 @@ def test_imbalance_pa_vs_miou():
     cm = np.array([[95, 0], [5, 0]])
     assert S.pixel_accuracy(cm) == pytest.approx(0.95)
     assert S.mean_iou(cm) == pytest.approx(0.475)
+    # the figure's alt text: at r = 0 MPA is 0.5; at r = 1 every metric is 1
+    assert S.mean_pixel_accuracy(cm) == pytest.approx(0.5)
+    assert S.segmentation_report(np.array([[95.0, 0.0], [0.0, 5.0]])) == pytest.approx(
+        dict(PA=1.0, MPA=1.0, MIoU=1.0, FWIoU=1.0))
 
 
 def test_bad_labels_raise():
@@ -111,8 +121,11 @@ def test_sum_matrices_before_averaging():
     """The two-image example of the post: per-image MIoU averages 0.7198, the summed matrix gives 0.9039."""
     a = np.array([[90, 0], [1, 9]])
     b = np.array([[99, 1], [0, 0]])
-    assert S.mean_iou(a) == pytest.approx(0.9445, abs=1e-4)
+    assert S.mean_iou(a) == pytest.approx(0.9445, abs=5e-5)
+    assert S.class_iou(b).tolist() == pytest.approx([0.99, 0.0])
     assert S.mean_iou(b) == pytest.approx(0.495)
-    assert (S.mean_iou(a) + S.mean_iou(b)) / 2 == pytest.approx(0.7198, abs=1e-4)
+    per_image = (S.mean_iou(a) + S.mean_iou(b)) / 2
+    assert per_image == pytest.approx(0.7198, abs=5e-5)
+    assert 0.2 < S.mean_iou(a) - per_image < 0.3                # "掉了两成多"
     assert S.class_iou(a + b)[1] == pytest.approx(9 / 11)
-    assert S.mean_iou(a + b) == pytest.approx(0.9039, abs=1e-4)
+    assert S.mean_iou(a + b) == pytest.approx(0.9039, abs=5e-5)

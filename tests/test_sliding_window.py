@@ -85,3 +85,32 @@ def test_heap_grows_on_increasing_input():
     stats = {}
     sw.max_sliding_window_heap(list(range(100)), 5, stats)
     assert stats.get("pops", 0) == 0
+
+
+def test_numbers_printed_in_the_post():
+    """The counts behind the figure (k = 32, n = 250 ... 4000) and the prose about it."""
+    import math
+
+    k, ns = 32, [250, 500, 1000, 2000, 4000]
+    rng = np.random.default_rng(0)
+    for n in ns:
+        random, increasing = rng.normal(size=n).tolist(), list(range(n))
+        counts = {}
+        for name, f in (("brute", sw.max_sliding_window_brute), ("heap", sw.max_sliding_window_heap),
+                        ("deque", sw.max_sliding_window_deque)):
+            for kind, nums in (("random", random), ("increasing", increasing)):
+                stats = {}
+                f(nums, k, stats)
+                counts[name, kind] = stats.get("comparisons", 0)
+        # brute force: exactly (n - k + 1)(k - 1) for every input
+        assert counts["brute", "random"] == counts["brute", "increasing"] == (n - k + 1) * (k - 1)
+        # the deque stays below the 2n reference line
+        assert counts["deque", "random"] < 2 * n and counts["deque", "increasing"] < 2 * n
+        # increasing input: every push sifts to the top, sum_i floor(log2 i) ~ n log2 n comparisons
+        assert counts["heap", "increasing"] == sum(int(math.log2(i)) for i in range(1, n + 1))
+        assert 0.7 < counts["heap", "increasing"] / (n * math.log2(n)) <= 1
+        # the order of the lines in the figure
+        assert counts["brute", "random"] > counts["heap", "increasing"] > max(counts["heap", "random"],
+                                                                             counts["deque", "random"])
+    # "(n - k + 1)(k - 1) ≈ 31n": the leading term, reached at the right end of the figure
+    assert (4000 - k + 1) * (k - 1) / 4000 == pytest.approx(31, abs=0.5)

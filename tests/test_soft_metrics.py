@@ -56,11 +56,25 @@ def test_worked_example_numbers():
     assert M.soft_iou(P_EX, Y_EX) == pytest.approx(1.3 / 2.3)
     assert M.soft_dice(P_EX, Y_EX) == pytest.approx(2.6 / 3.6)
     assert M.hard_iou(np.log(P_EX / (1 - P_EX)), Y_EX) == pytest.approx(0.5)
+    # the digits printed in the post, each to half a unit in its last place
+    assert M.soft_iou(P_EX, Y_EX) == pytest.approx(0.5652, abs=5e-5)
+    assert M.soft_dice(P_EX, Y_EX) == pytest.approx(0.7222, abs=5e-5)
     g = M.soft_iou_grad(P_EX, Y_EX)
     assert g == pytest.approx([1 / 2.3, 1 / 2.3, -1.3 / 2.3**2, -1.3 / 2.3**2])
-    assert g[0] == pytest.approx(0.4348, abs=1e-4) and g[2] == pytest.approx(-0.2457, abs=1e-4)
+    assert g[0] == pytest.approx(0.4348, abs=5e-5) and g[2] == pytest.approx(-0.2457, abs=5e-5)
+    U = 1 / g[0]                                                     # dJ/dp = 1/U on the foreground
+    inter = -g[2] * U**2                                             # and -I/U^2 on the background
+    assert (U, inter) == pytest.approx((2.3, 1.3), abs=5e-2)
+    assert U - 2 + inter == pytest.approx(1.6, abs=5e-2)             # sum p = U - sum y + I
+    dice_den = 2 * inter / M.soft_dice(P_EX, Y_EX)                   # D = 2I/S
+    assert dice_den == pytest.approx(3.6, abs=5e-2)
+    assert 2 * dice_den == pytest.approx(7.2, abs=5e-3)
+    assert dice_den**2 == pytest.approx(12.96, abs=5e-3)
     d = M.soft_dice_grad(P_EX, Y_EX)
-    assert d[0] == pytest.approx(0.3549, abs=1e-4) and d[2] == pytest.approx(-0.2006, abs=1e-4)
+    assert d[0] == pytest.approx(0.3549, abs=5e-5) and d[2] == pytest.approx(-0.2006, abs=5e-5)
+    # pushing the second pixel over 0.5 takes the hard IoU from 0.5 to 1
+    flipped = np.array([0.9, 0.6, 0.2, 0.1])
+    assert M.hard_iou(np.log(flipped / (1 - flipped)), Y_EX) == pytest.approx(1.0)
 
 
 def test_soft_equals_hard_on_binary_probabilities():
@@ -130,11 +144,24 @@ def test_toy_experiment_of_the_post():
     assert iou_run["iou"][-1] == pytest.approx(0.25) and iou_run["accuracy"][-1] == pytest.approx(0.94)
     sharp = M.fit_logistic(X, y, "accuracy", tau=0.3)
     assert sharp["accuracy"][-1] > acc_run["accuracy"][-1]
+    assert sharp["accuracy"][-1] == pytest.approx(0.96, abs=5e-3)     # "0.96 左右"
+    # the log-likelihood run lies between the two soft-accuracy runs in accuracy and between
+    # soft accuracy and soft IoU in hard IoU
+    loglik = M.fit_logistic(X, y, "loglik")
+    assert acc_run["accuracy"][-1] < loglik["accuracy"][-1] < sharp["accuracy"][-1]
+    assert acc_run["iou"][-1] < loglik["iou"][-1] < iou_run["iou"][-1]
 
 
 def test_lovasz_worked_example():
     m = M.lovasz_errors(P_EX, Y_EX)
     assert m == pytest.approx([0.1, 0.6, 0.2, 0.1])
     assert M.lovasz_jaccard(m, Y_EX) == pytest.approx(0.6 * 0.5 + 0.2 / 6 + 0.1 / 3)
-    assert M.lovasz_jaccard(m, Y_EX) == pytest.approx(0.3667, abs=1e-4)
-    assert 1 - M.soft_iou(P_EX, Y_EX) == pytest.approx(0.4348, abs=1e-4)
+    assert M.lovasz_jaccard(m, Y_EX) == pytest.approx(0.3667, abs=5e-5)
+    assert 1 - M.soft_iou(P_EX, Y_EX) == pytest.approx(0.4348, abs=5e-5)
+    # adding pixels 2, 3, 1, 4 (largest error first): Delta(S_k) = 1/2, 2/3, 1, 1
+    order = [1, 2, 0, 3]
+    delta = [M.jaccard_set_loss(np.isin(np.arange(4), order[:k]).astype(int), Y_EX) for k in range(5)]
+    assert delta[1:] == pytest.approx([1 / 2, 2 / 3, 1, 1])
+    assert np.diff(delta) == pytest.approx([0.5, 1 / 6, 1 / 3, 0])
+    unions = [np.sum((Y_EX == 1) | np.isin(np.arange(4), order[:k])) for k in range(1, 5)]
+    assert unions == [2, 3, 3, 4]

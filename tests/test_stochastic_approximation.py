@@ -25,7 +25,7 @@ def test_incremental_mean_is_robbins_monro_with_1_over_n():
 
 
 def test_root_of_the_toy_problem():
-    assert abs(ROOT - 1.5012) < 1e-4
+    assert abs(ROOT - 1.5012) < 5e-5
     assert float(M(ROOT)) == pytest.approx(0.0, abs=1e-10)
 
 
@@ -122,15 +122,21 @@ def test_td0_converges_to_true_values():
     assert rmse[0.7] < 0.02
     assert rmse[1.0] < 0.05
     assert rmse[0.7] < rmse[1.0]                          # 1/n forgets the biased early targets too slowly
+    assert rmse[1.0] == pytest.approx(0.033, abs=5e-4)    # the numbers printed in the post
+    assert rmse[0.7] == pytest.approx(0.011, abs=5e-4)
 
 
 def test_worked_step():
     """theta_0 = -5, noise 0.3, a_1 = 1: theta_1 = 1.2205 (1.5205 without the noise)."""
-    assert float(M(np.array(-5.0))) == pytest.approx(-6.5205, abs=1e-4)
+    assert np.sin(-5.0) == pytest.approx(0.9589, abs=5e-5)
+    assert 0.5 * np.sin(-5.0) == pytest.approx(0.4795, abs=5e-5)
+    assert float(M(np.array(-5.0))) == pytest.approx(-6.5205, abs=5e-5)
+    assert float(M(np.array(-5.0))) + 0.3 == pytest.approx(-6.2205, abs=5e-5)   # the observation Y
     path = S.robbins_monro(lambda t, rng: M(t) + 0.3, np.array([-5.0]), np.array([1.0]), None)
-    assert path[1, 0] == pytest.approx(1.2205, abs=1e-4)
-    assert -5.0 - float(M(np.array(-5.0))) == pytest.approx(1.5205, abs=1e-4)
+    assert path[1, 0] == pytest.approx(1.2205, abs=5e-5)
+    assert -5.0 - float(M(np.array(-5.0))) == pytest.approx(1.5205, abs=5e-5)
     assert S.step_sizes("1/n^2", 100000)[1:].sum() == pytest.approx(np.pi**2 / 6 - 1, abs=1e-4)
+    assert np.pi**2 / 6 - 1 == pytest.approx(0.645, abs=5e-4)
 
 
 def test_td_random_walk_effective_slope():
@@ -167,3 +173,26 @@ def test_td0_error_decays_like_n_to_minus_0134():
     keep = n >= 500
     slope = np.polyfit(np.log(n[keep]), np.log(np.sqrt(mse[keep])), 1)[0]
     assert slope == pytest.approx(-0.14, abs=0.005)
+
+
+def test_numbers_printed_in_the_post():
+    """The constants of the experiment section and the figure's run (seed 0, 200 chains, the four
+    schedules in order), to half a unit in the last printed digit."""
+    c = 1.0 + 0.5 * np.cos(ROOT)                          # M'(theta*)
+    assert c == pytest.approx(1.035, abs=5e-4)
+    k_const = 1.0 / (2 * c - 1)                           # K = a^2 sigma^2 / (2ac - 1), a = sigma = 1
+    assert k_const == pytest.approx(0.935, abs=5e-4)
+    assert np.sqrt(k_const / 2000) == pytest.approx(0.022, abs=5e-4)
+    assert S.constant_step_variance(0.1, 1.0, 1.0) == pytest.approx(0.0526, abs=5e-5)   # 0.1 / 1.9
+    assert np.sqrt(S.constant_step_variance(0.1, c, 1.0)) == pytest.approx(0.226, abs=5e-4)
+    assert np.sqrt(S.constant_step_variance(0.1, c, 1.0)) == pytest.approx(0.23, abs=5e-3)   # alt text
+    rng = np.random.default_rng(0)
+    rmse = {}
+    for kind, a in [("1/n", 1.0), ("1/sqrt(n)", 1.0), ("constant", 0.1), ("1/n^2", 1.0)]:
+        path = S.robbins_monro(NOISY_M, np.full(200, -5.0), S.step_sizes(kind, 2000, a), rng)
+        rmse[kind] = np.sqrt(np.mean((path[-1] - ROOT) ** 2))
+    assert rmse["1/n"] == pytest.approx(0.022, abs=5e-4)          # "the simulation agrees"
+    assert rmse["1/n"] == pytest.approx(0.02, abs=5e-3)           # alt text: about 0.02
+    assert rmse["1/sqrt(n)"] == pytest.approx(0.11, abs=5e-3)
+    assert rmse["1/n^2"] == pytest.approx(0.5, abs=0.05)          # stuck about 0.5 from the root
+    assert 1 - np.cos(np.pi / 6) == pytest.approx(0.134, abs=5e-4)   # 0.73 = 10^-0.134: see above

@@ -51,6 +51,14 @@ def test_scale_factor_difference_example():
     assert np.allclose(U.linear_interp_matrix(6, 4, False) @ x, [0.25, 1.75, 3.25, 4.75])
     assert np.allclose(U.linear_interp_matrix(6, 4, False, scale_factor=0.7) @ x,
                        [3 / 14, 23 / 14, 43 / 14, 4.5])
+    # as printed, to three decimals
+    assert U.linear_interp_matrix(6, 4, False, scale_factor=0.7) @ x == \
+        pytest.approx([0.214, 1.643, 3.071, 4.5], abs=5e-4)
+    assert int(np.floor(6 * 0.7)) == 4
+    # the coordinate step is the ratio: 6/4 = 1.5 by size, 1/0.7 = 1.4286 by scale_factor
+    assert np.diff(U.source_coordinates(6, 4, False)) == pytest.approx(np.full(3, 1.5))
+    step = np.diff(U.source_coordinates(6, 4, False, scale_factor=0.7))
+    assert step == pytest.approx(np.full(3, 1.4286), abs=5e-5)
 
 
 def test_recompute_scale_factor_restores_size_semantics():
@@ -73,6 +81,19 @@ def test_worked_example_1d():
     assert np.allclose(U.source_coordinates(2, 4, False), [0, 0.25, 0.75, 1.25])   # 0 clamped from -0.25
     assert np.allclose(U.linear_interp_matrix(2, 4, True) @ x, [0, 10 / 3, 20 / 3, 10])
     assert np.allclose(U.linear_interp_matrix(2, 4, False) @ x, [0, 2.5, 7.5, 10])
+    assert U.linear_interp_matrix(2, 4, True) @ x == pytest.approx([0, 3.333, 6.667, 10], abs=5e-4)
+    # the figure: 4 -> 8 pixels; spacing 3/7 with align_corners=True, 1/2 without (away from the clamp)
+    assert np.diff(U.source_coordinates(4, 8, True)) == pytest.approx(np.full(7, 3 / 7))
+    assert np.diff(U.source_coordinates(4, 8, False))[1:] == pytest.approx(np.full(6, 0.5))
+
+
+def test_nearest_worked_example():
+    """3 -> 2 pixels: nearest takes 0 and 1, nearest-exact takes 0 and 2."""
+    assert U.nearest_indices(3, 2).tolist() == [0, 1]
+    assert U.nearest_indices(3, 2, exact=True).tolist() == [0, 2]
+    x = t(np.array([[[[5.0, 6.0, 7.0]]]]))
+    assert F.interpolate(x, size=(1, 2), mode="nearest").numpy().ravel().tolist() == [5.0, 6.0]
+    assert F.interpolate(x, size=(1, 2), mode="nearest-exact").numpy().ravel().tolist() == [5.0, 7.0]
 
 
 def test_interp_rows_sum_to_one_and_align_corners_keeps_corners():
@@ -91,6 +112,12 @@ def test_pixel_shuffle_matches_torch(r):
     assert np.array_equal(U.pixel_shuffle(x, r), ref)
     assert np.array_equal(U.pixel_unshuffle(ref, r), F.pixel_unshuffle(t(ref), r).numpy())
     assert np.array_equal(U.pixel_unshuffle(U.pixel_shuffle(x, r), r), x)
+
+
+def test_pixel_shuffle_worked_example():
+    """Four 1x1 channels 0, 1, 2, 3 with r = 2 fill top-left, top-right, bottom-left, bottom-right."""
+    x = np.arange(4.0).reshape(1, 4, 1, 1)
+    assert U.pixel_shuffle(x, 2)[0, 0].tolist() == [[0.0, 1.0], [2.0, 3.0]]
 
 
 @pytest.mark.parametrize(("k", "stride", "padding"), [(3, 1, 0), (3, 2, 0), (4, 2, 1), (3, 2, 1), (5, 3, 2)])
@@ -140,6 +167,17 @@ def test_overlap_counts_and_checkerboard():
     assert set(np.unique(img[2:-2, 2:-2])) == {1.0, 2.0, 4.0}     # checkerboard in the interior
     even = U.conv_transpose2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 4, 4)), stride=2, padding=1)[0, 0]
     assert np.all(even[1:-1, 1:-1] == 4.0)
+    # the figure: 6x6 ones; k=3, s=2 alternates 1, 2, 4; k=4, s=2, p=1 is 4 inside;
+    # nearest x2 then a 3x3 conv is 9 inside and smaller only on the border
+    ones = np.ones((1, 1, 6, 6))
+    odd6 = U.conv_transpose2d(ones, np.ones((1, 1, 3, 3)), stride=2)[0, 0]
+    assert set(np.unique(odd6[2:-2, 2:-2])) == {1.0, 2.0, 4.0}
+    even6 = U.conv_transpose2d(ones, np.ones((1, 1, 4, 4)), stride=2, padding=1)[0, 0]
+    assert np.all(even6[1:-1, 1:-1] == 4.0)
+    resize = U.conv2d(U.nearest_upsample(ones, (12, 12)), np.ones((1, 1, 3, 3)), padding=1)[0, 0]
+    assert np.all(resize[1:-1, 1:-1] == 9.0)
+    border = np.concatenate([resize[0], resize[-1], resize[:, 0], resize[:, -1]])
+    assert np.all(border < 9.0)
 
 
 def test_even_overlap_can_still_make_a_checkerboard():

@@ -28,6 +28,11 @@ def test_worked_example_split_gains():
     GL, HL = np.cumsum(g)[:-1], np.cumsum(h)[:-1]                    # cuts at 1.5, 2.5, 3.5
     gains = xg.split_gain(GL, HL, g.sum() - GL, h.sum() - HL, lam=1.0, gamma=0.0)
     assert gains == pytest.approx([0.375, 4 / 3, -0.625])
+    assert gains[1] == pytest.approx(1.333, abs=5e-4)
+    # the bracket terms printed for each cut: G_L^2/(H_L+lambda), G_R^2/(H_R+lambda); parent 100/5
+    terms = np.stack([GL**2 / (HL + 1.0), (g.sum() - GL) ** 2 / (h.sum() - HL + 1.0)], axis=1)
+    assert terms.ravel() == pytest.approx([0.5, 20.25, 4 / 3, 64 / 3, 6.25, 12.5])
+    assert g.sum() ** 2 / (h.sum() + 1.0) == pytest.approx(20.0)
     gain, thr, _ = xg.best_split(X4[:, 0], g, h, lam=1.0, gamma=0.0)
     assert (gain, thr) == pytest.approx((4 / 3, 2.5))
     # gain = score(parent) - score(children)
@@ -48,6 +53,13 @@ def test_worked_example_tree_and_gamma():
     pruned = xg.fit_tree(X4, g, h, max_depth=1, lam=1.0, gamma=1.5)
     assert pruned["feature"].tolist() == [-1]
     assert xg.tree_predict(pruned, X4) == pytest.approx([2.0] * 4)
+
+
+def test_worked_example_one_round_of_boosting():
+    """eta = 1: the mean loss drops from 36/8 = 4.5 to 0.7222 after one round (boost's doctest too)."""
+    history = xg.boost(X4, Y4, "squared", n_rounds=1, eta=1.0, max_depth=1, lam=1.0)["history"]
+    assert history[0] == pytest.approx(36 / 8) == 4.5
+    assert history[1] == pytest.approx(0.7222, abs=5e-5)
 
 
 def test_one_leaf_without_lambda_is_the_mean_residual():
