@@ -290,6 +290,7 @@ def update_documents(app: Sphinx, source: Path) -> tuple[list[str], bool]:
     URLs in docname order and whether any document changed.
     """
     builder = app.builder
+    source.mkdir(parents=True, exist_ok=True)
     manifest_path = source.parent / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -351,6 +352,9 @@ def build_index(app: Sphinx, exc: Exception | None) -> None:
     listed = final / "mlnotes-pages.json"
     if not changed and listed.is_file() and listed.read_text(encoding="utf-8") == listing:
         return      # the index in the output is the one these documents make
+    if not urls:    # nothing to find (a project of lists only): Pagefind refuses an empty site
+        shutil.rmtree(final, ignore_errors=True)
+        return
     staging = work / "bundle"
     shutil.rmtree(staging, ignore_errors=True)
     run_pagefind(work / "pages", staging)
