@@ -92,6 +92,15 @@ def build(srcdir: Path, outdir: Path | None = None, *, buildername: str = "html"
     return app, sorted(read), warning.getvalue()
 
 
+def write_post(srcdir, slug, date, *, category="Python", tags=("甲",), title=None,
+               body="正文第一段。", extra=""):
+    """A post of a test project: front matter, a title, *body*, and a closing section."""
+    tag_list = ", ".join(tags)
+    (srcdir / "posts" / f"{slug}.md").write_text(
+        f"---\ndate: {date:%Y-%m-%d}\ncategory: {category}\ntags: [{tag_list}]\n{extra}---\n\n"
+        f"# {title or '文章 ' + slug}\n\n{body}\n\n## 小节\n\n更多内容。\n", encoding="utf-8")
+
+
 def replace_in(path: Path, old: str, new: str) -> None:
     """Edit a source file of a test project; *old* must be there."""
     text = path.read_text(encoding="utf-8")

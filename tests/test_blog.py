@@ -16,18 +16,11 @@ from conftest import (
     copy_root,
     feed_entries,
     replace_in,
+    write_post,
 )
 
 N_POSTS = 26          # three front pages: 12 + 12 + 2
 CATS = ["Python", "Deep Learning", "Machine Learning", "Generative Model"]
-
-
-def write_post(srcdir, slug, date, *, category="Python", tags=("甲",), title=None,
-               body="正文第一段。", extra=""):
-    tag_list = ", ".join(tags)
-    (srcdir / "posts" / f"{slug}.md").write_text(
-        f"---\ndate: {date:%Y-%m-%d}\ncategory: {category}\ntags: [{tag_list}]\n{extra}---\n\n"
-        f"# {title or '文章 ' + slug}\n\n{body}\n\n## 小节\n\n更多内容。\n", encoding="utf-8")
 
 
 def make_blog(dest):

@@ -16,7 +16,14 @@ from pathlib import Path
 import mlnotes_search as ms
 import pytest
 from bs4 import BeautifulSoup
-from conftest import assert_same_as_clean_build, build, copy_root, replace_in, search_fragments
+from conftest import (
+    assert_same_as_clean_build,
+    build,
+    copy_root,
+    replace_in,
+    search_fragments,
+    write_post,
+)
 
 
 def test_chinese_is_indexed_as_overlapping_pairs():
@@ -41,23 +48,17 @@ def test_pagefind_is_the_version_the_code_was_written_for():
     assert version("pagefind-bin") == ms.PAGEFIND_VERSION
 
 
-def write_post(srcdir, slug, title, body, *, category="Deep Learning", tags=("卷积",),
-               date=dt.date(2026, 1, 5)):
-    (srcdir / "posts" / f"{slug}.md").write_text(
-        f"---\ndate: {date:%Y-%m-%d}\ncategory: {category}\ntags: [{', '.join(tags)}]\n---\n\n"
-        f"# {title}\n\n{body}\n", encoding="utf-8")
-
-
 def make_project(dest):
     srcdir = copy_root("blog", dest)
     (srcdir / "posts").mkdir()
     (srcdir / "concepts").mkdir()
     (srcdir / "api").mkdir()
-    write_post(srcdir, "dilated", "扩张卷积（空洞卷积）",
-               "扩张卷积让感受野按指数增长，公式 $k=3$ 里的卷积核不变。\n\n"
-               "## 网格效应\n\n相邻输出只看到稀疏的输入。\n\n```python\nconv = nn.Conv2d(1, 1, 3)\n```\n")
-    write_post(srcdir, "other", "另一篇文章", "这里只顺带提到一次卷积。", category="Python",
-               tags=("杂谈", "Stable Diffusion"), date=dt.date(2026, 2, 1))
+    write_post(srcdir, "dilated", dt.date(2026, 1, 5), category="Deep Learning", tags=("卷积",),
+               title="扩张卷积（空洞卷积）",
+               body="扩张卷积让感受野按指数增长，公式 $k=3$ 里的卷积核不变。\n\n"
+                    "## 网格效应\n\n相邻输出只看到稀疏的输入。\n\n```python\nconv = nn.Conv2d(1, 1, 3)\n```")
+    write_post(srcdir, "other", dt.date(2026, 2, 1), tags=("杂谈", "Stable Diffusion"),
+               title="另一篇文章", body="这里只顺带提到一次卷积。")
     (srcdir / "concepts" / "field.md").write_text("# 感受野\n\n一个输出像素依赖的输入区域。\n",
                                                   encoding="utf-8")
     (srcdir / "api" / "thing.rst").write_text("API 页\n======\n\n卷积与感受野的计算。\n",
@@ -141,7 +142,8 @@ def test_pagefind_browser_code_still_takes_the_branches_the_worker_needs(project
 
 def test_an_edit_is_found_and_a_removed_page_leaves(tmp_path):
     srcdir = make_project(tmp_path / "src")
-    write_post(srcdir, "extra", "第三篇", "很快就会删掉的一篇。", date=dt.date(2026, 1, 6))
+    write_post(srcdir, "extra", dt.date(2026, 1, 6), category="Deep Learning", tags=("卷积",),
+               title="第三篇", body="很快就会删掉的一篇。")
     build(srcdir)
     html = srcdir / "_build" / "html"
     assert "/posts/extra.html" in search_fragments(html)
