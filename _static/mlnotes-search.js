@@ -21,6 +21,9 @@
   // (tf_export, all-reduce, torch.compile), where Pagefind indexes the word and its parts.
   const SEPARATORS = /[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"'`,;:!?()[\]{}<>|\\/~*^$#@%&=·、—–]+/gu;
   const DEBOUNCE_MS = 40;
+  const UNAVAILABLE = location.protocol === "file:"
+    ? "搜索需要通过 HTTP 访问本站（例如 make serve），直接打开本地文件时无法使用。"
+    : "搜索暂时不可用，请稍后再试。";
   const PAGE_SIZE = 10;
 
   const root = document.documentElement.dataset.content_root || "";
@@ -51,13 +54,23 @@
   /** Ask the search worker (Pagefind runs there, loaded on first use). */
   function ask(message) {
     if (!worker) {
-      worker = new Worker(new URL(root + "_static/mlnotes-search-worker.js", document.baseURI),
-                          { type: "module" });
+      try {
+        worker = new Worker(new URL(root + "_static/mlnotes-search-worker.js", document.baseURI),
+                            { type: "module" });
+      } catch {
+        return Promise.reject(new Error(UNAVAILABLE));
+      }
       worker.onmessage = ({ data }) => {
         const done = pending.get(data.id);
         pending.delete(data.id);
         if (data.error) done.reject(new Error(data.error));
         else done.resolve(data);
+      };
+      // e.g. a page opened from disk (file://): browsers run no worker and fetch no index there
+      worker.onerror = () => {
+        for (const done of pending.values()) done.reject(new Error(UNAVAILABLE));
+        pending.clear();
+        worker = null;
       };
     }
     const id = ++calls;
@@ -205,7 +218,14 @@
       const query = input.value.trim();
       const mine = ++serial;
       if (!query) return close();
-      const { total, results } = await search(query, [], 6);
+      let found;
+      try {
+        found = await search(query, [], 6);
+      } catch (error) {
+        if (mine === serial) status.textContent = error.message;
+        return;
+      }
+      const { total, results } = found;
       if (mine !== serial) return;
       list.replaceChildren();
       results.forEach((data, i) => {
@@ -307,7 +327,14 @@
         return;
       }
       status.textContent = "正在搜索…";
-      const { total, relaxed, results } = await search(query, facets, PAGE_SIZE);
+      let found;
+      try {
+        found = await search(query, facets, PAGE_SIZE);
+      } catch (error) {
+        if (mine === serial) status.textContent = error.message === UNAVAILABLE ? UNAVAILABLE : `搜索出错：${error.message}`;
+        return;
+      }
+      const { total, relaxed, results } = found;
       if (mine !== serial) return;
       list.replaceChildren(...results.map(resultItem));
       shown = { query, facets, total, count: results.length };

@@ -208,6 +208,16 @@ def test_search_page_reads_the_url_and_shows_text(browser, server):
     visit.page.close()
 
 
+def test_search_from_a_file_says_it_needs_http(browser, site_html):
+    """Opened from disk (file://), browsers run no worker and fetch no index: the page says
+    what to do instead of searching forever."""
+    page = browser.new_page()
+    page.goto((site_html / "search.html").resolve().as_uri() + "?q=" + quote("卷积"))
+    page.wait_for_function("() => document.querySelector('.mlnotes-search-status')"
+                           ".textContent.includes('HTTP')", timeout=30_000)
+    page.close()
+
+
 def test_search_facets_narrow_the_results(browser, server):
     visit = Visit(browser, server, "search.html").settle()
     page = visit.page
