@@ -42,6 +42,7 @@ import re
 import shutil
 import subprocess
 import time
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,23 +164,21 @@ def page_kind(app: Sphinx, docname: str) -> str | None:
     return "reference"
 
 
-def _zh_date(date: Any) -> str:
-    return f"{date.year}年{date.month}月{date.day}日"
-
-
 KIND_LABELS = {"post": "文章", "concept": "概念", "api": "API", "reference": "参考"}
 
 
 def page_facets(app: Sphinx, docname: str, kind: str) -> tuple[str, dict[str, list[str]]]:
     """The result's place line ("深度学习 · 2026年5月11日", "概念") and the page's facet
     values: ``kind`` for every page, ``category`` and ``tag`` for posts."""
+    from mlnotes_frontpage import zh_date  # the date as the post line shows it
+
     post = getattr(app.env, "mlnotes_posts", {}).get(docname)
     facets = {"kind": [KIND_LABELS[kind]]}
     if kind == "post" and post:
         category = app.config.blog_categories.get(post.get("category"), post.get("category"))
         facets["category"] = [category] if category else []
         facets["tag"] = list(post.get("tags", ()))
-        return " · ".join(p for p in (category, _zh_date(post["date"])) if p), facets
+        return " · ".join(p for p in (category, zh_date(post["date"])) if p), facets
     return KIND_LABELS[kind], facets
 
 
@@ -258,18 +257,12 @@ def index_document(app: Sphinx, docname: str, kind: str, html: str) -> str:
     tokens = [facet_token(field, value) for field, values in facets.items() for value in values]
     head.append(_meta_span("facets", " ".join(tokens)))
     return ('<!DOCTYPE html><html lang="zh-cn"><head><meta charset="utf-8"><title>'
-            f'{_text(title)}</title></head><body><main data-pagefind-body>{"".join(head)}'
+            f'{escape(title)}</title></head><body><main data-pagefind-body>{"".join(head)}'
             f"{body}</main></body></html>")
 
 
 def _meta_span(name: str, value: str) -> str:
-    return f'<span data-pagefind-meta="{name}[data-value]" data-value="{_text(value)}"></span>'
-
-
-def _text(value: str) -> str:
-    from html import escape
-
-    return escape(value, quote=True)
+    return f'<span data-pagefind-meta="{name}[data-value]" data-value="{escape(value)}"></span>'
 
 
 def _page_key(app: Sphinx, docname: str, kind: str, page: Path) -> list:
