@@ -38,6 +38,7 @@ extensions = [
     # This site's own extensions (see _ext/README.md).
     "mlnotes_mathsvg",  # formulas drawn as SVG at build time (MathJax under Node.js)
     "mlnotes_cssbundle",  # one stylesheet per page instead of twelve
+    "mlnotes_jsbundle",  # two script files per page instead of eleven
     "mlnotes_images",  # figures load lazily, with their width and height
     "mlnotes_doctree_leak",  # doctrees pickled without the environment (MyST eval-rst)
     "mlnotes_frontmatter",

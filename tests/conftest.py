@@ -23,6 +23,35 @@ ROOT = Path(__file__).resolve().parents[1]
 ROOTS = Path(__file__).resolve().parent / "roots"
 
 
+# -- the browser (Debian's Chromium, driven by Playwright) ------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _require_chromium():
+    if CHROMIUM:
+        return
+    reason = "Debian's chromium is not installed (apt-get install chromium)"
+    if os.environ.get("MLNOTES_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}; MLNOTES_REQUIRE_BROWSER=1 forbids skipping")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def rootdir() -> Path:
     return ROOTS

@@ -11,8 +11,6 @@ import functools
 import gzip
 import http.server
 import io
-import os
-import shutil
 import threading
 import tomllib
 from pathlib import Path
@@ -22,19 +20,9 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Screenshots the tests take, to look at (not compared with anything).
 SHOTS = Path(__file__).resolve().parents[1] / "_build" / "screenshots"
 PHONE = {"width": 375, "height": 812}
-
-
-def _require_chromium():
-    if CHROMIUM:
-        return
-    reason = "Debian's chromium is not installed (apt-get install chromium)"
-    if os.environ.get("MLNOTES_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason}; MLNOTES_REQUIRE_BROWSER=1 forbids skipping")
-    pytest.skip(reason)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -60,21 +48,6 @@ def serving(site_html, handler_class):
 def server(site_html):
     with serving(site_html, _QuietHandler) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 class Visit:

@@ -1,0 +1,2 @@
+window.order.push("late-b");
+//# sourceMappingURL=late-b.js.map

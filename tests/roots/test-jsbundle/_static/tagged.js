@@ -1,0 +1,2 @@
+"use strict";
+window.order.push(document.currentScript.getAttribute("data-prefix") + "tagged")
