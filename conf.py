@@ -194,20 +194,17 @@ html_sidebars = {
     "**": [
         "navbar-logo.html",  # the header already has the search box
         "mlnotes-sections.html",
-        "ablog/recentposts.html",
-        "ablog/categories.html",
-        "ablog/tagcloud.html",
-        "ablog/archives.html",
+        "mlnotes-categories.html",
     ],
 }
-# The sidebar parts that are the same on every page (but for their relative
-# links): rendered once per build, not once per page (_ext/mlnotes_shared_html.py).
+# No list of posts or tags in the sidebar (recent posts, tag cloud, archives): what every
+# page shows must not change when a post is added or retagged, or every page is written
+# again (issue 19). The front page lists the latest posts; 栏目 links the tags and archives.
+# The sidebar is the same on every page (but for its relative links): rendered once per
+# build, not once per page (_ext/mlnotes_shared_html.py).
 shared_sidebar_templates = [
     "mlnotes-sections.html",
-    "ablog/recentposts.html",
-    "ablog/categories.html",
-    "ablog/tagcloud.html",
-    "ablog/archives.html",
+    "mlnotes-categories.html",
 ]
 # Values the theme would otherwise rewrite at start-up; set once here so that an
 # unchanged project is not rebuilt from scratch ("The configuration has changed").

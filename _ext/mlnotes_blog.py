@@ -6,17 +6,19 @@ lists, archives and sidebars from it at write time.  Left alone that gives:
 
 * stale or duplicated posts when two builds run in one process (tests,
   sphinx-autobuild), because the registry is never reset;
-* stale pages on incremental builds: the front page, and the "recent posts",
-  category, tag and archive sidebars on every page, are only re-rendered when
-  their own source changes (the class of bug in sunpy/ablog#316).
+* stale pages on incremental builds: the front page, the archive pages, the
+  sidebars and each post's links to the previous and next post are only
+  re-rendered when their own source changes (the class of bug in sunpy/ablog#316).
 
 This extension resets the registry for every build, gives the categories from
 ``blog_categories`` their Chinese names and ASCII URLs, uses the front-matter
 ``excerpt`` where a post has one, and tells Sphinx which pages to write again:
 
-* when the listing data of the blog changes (a post added, removed, retitled,
-  re-dated, re-categorised or re-tagged), every page, since every page shows
-  the blog sidebars;
+* when the categories that have posts change, every page, since every page's
+  sidebar lists them (``_templates/mlnotes-categories.html``; the sidebar shows no
+  list of posts or tags, so that adding a post does not rewrite the site);
+* the posts whose previous or next post (ABlog's links at the foot of a post)
+  changed: the neighbours of a post added, removed or re-dated;
 * when a post's entry in the lists changes (its excerpt, or other metadata
   ABlog shows), the pages that list it: the front page, its archive pages and
   feeds; a post whose edit leaves its entry as it was is written alone.
@@ -33,14 +35,14 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from docutils import nodes
-from mlnotes_linkgraph import per_build
+from mlnotes_linkgraph import changed_views, per_build
 from mlnotes_shared_html import rebase
 from sphinx.util import logging
 
 __version__ = "1.0"
 # Bump when the doctrees or env data this extension stores change shape, so that
 # Sphinx discards pickled environments made by an older version.
-ENV_VERSION = 6
+ENV_VERSION = 7
 
 logger = logging.getLogger(__name__)
 
@@ -414,15 +416,54 @@ def wrap_ablog_page_generators(app) -> None:
             app.connect("html-collect-pages", ours[listener.handler], priority=listener.priority)
 
 
+def sidebar_signature(env) -> tuple[str, ...]:
+    """What the sidebar every page carries shows of the posts: the categories that have
+    one (``_templates/mlnotes-categories.html``), nothing else."""
+    posts = getattr(env, "mlnotes_posts", {})
+    return tuple(sorted({meta["category"] for meta in posts.values() if meta.get("category")}))
+
+
+def sidebar_changed(app, env) -> bool:
+    def compare() -> bool:
+        old = getattr(env, "mlnotes_sidebar_signature", None)
+        env.mlnotes_sidebar_signature = new = sidebar_signature(env)
+        return old is not None and old != new
+
+    return per_build(app, "sidebar_changed", compare)
+
+
+def neighbours(app) -> dict[str, tuple]:
+    """Each post's previous and next post (docname and title), as ABlog links them at
+    the foot of the post (``post_show_prev_next``, ABlog's ``link_posts``: published
+    posts in date order)."""
+    from ablog.blog import Blog
+    from ablog.post import register_posts
+
+    blog = Blog(app)
+    if not blog:
+        register_posts(app)
+    views: dict[str, tuple] = {}
+    for post in blog.posts:
+        views.setdefault(post.docname, ())
+        views[post.docname] += tuple((p.docname, p.title) if p else None for p in (post.prev, post.next))
+    return views
+
+
 def pages_to_rewrite(app, env) -> list[str]:
+    """Every page when its sidebar changed; else the posts whose previous or next post
+    changed.  The pages that list posts follow their posts by themselves
+    (``changed_posts``: archive pages, feeds, the front page)."""
     if listing_changed(app, env):
         excerpts(app).clear()  # excerpts link to posts by title
-        logger.info("blog listing changed: rewriting every page (the sidebars list posts)")
+    if sidebar_changed(app, env):
+        logger.info("the sidebar's categories changed: rewriting every page")
         drop_module_pages(app)
         return sorted(env.found_docs)
     if module_pages_predate_templates(app):
         drop_module_pages(app)
-    return []
+    if app.builder.format != "html" or not app.config.post_show_prev_next:
+        return []
+    return changed_views(app, env, "post_neighbours", lambda: neighbours(app))
 
 
 def module_pages_predate_templates(app) -> bool:
@@ -440,7 +481,7 @@ def module_pages_predate_templates(app) -> bool:
 
 
 def drop_module_pages(app) -> None:
-    """Make viewcode write its source pages again: their sidebars list posts too.
+    """Make viewcode write its source pages again: their sidebars show the categories too.
 
     ``sphinx.ext.viewcode`` skips a module's page when it is newer than the
     module's file, whatever else the page shows.
@@ -470,15 +511,7 @@ def declare_ablog_parallel_safe(app, config) -> None:
 
 
 def catalog_counts(app, pagename, templatename, context, doctree) -> None:
-    """The catalog pages' overview and the sidebar's most used tags."""
-    from ablog.blog import Blog
-
-    def top_tags():
-        tags = [coll for coll in Blog(app).tags if len(coll)]
-        top = sorted(tags, key=lambda coll: (-len(coll), str(coll)))[:app.config.sidebar_tags_max]
-        return sorted(top, key=str), len(tags)
-
-    context["mlnotes_top_tags"], context["mlnotes_tag_total"] = per_build(app, "top_tags", top_tags)
+    """The catalog pages' overview: each collection with its number of posts."""
     if templatename == "ablog/catalog.html":
         collections = [c for c in context["catalog"] if len(c)]
         context["catalog_counts"] = sorted(((len(c), c) for c in collections),
@@ -502,7 +535,6 @@ def setup(app):
     app.connect("env-purge-doc", purge_excerpt)
     app.connect("build-finished", save_excerpts)
     app.connect("build-finished", write_marker)
-    app.add_config_value("sidebar_tags_max", 24, "html", types=frozenset({int}))
     app.connect("html-page-context", catalog_counts)
     wrap_ablog_page_generators(app)
     return {"version": __version__, "env_version": ENV_VERSION,

@@ -16,6 +16,14 @@ category or date.
 
 For builders other than HTML, this extension also drops the per-post
 "参考文献" sections: there the citations are footnotes and the list at the end.
+
+The book's table of contents also makes ``book`` the parent of every post in the
+toctrees (``env.toctree_includes``), which the HTML theme reads to decide the sidebar of
+each page (pydata-sphinx-theme's ``suppress_sidebar_toctree``), and Sphinx's navigation
+gives pages a previous and next page (``env.collect_relations``).  Sphinx writes only
+the pages whose source changed (sphinx-doc/sphinx#5506, Sphinx 9.0.4), so the pages
+whose parents or neighbours changed (a post added to or moved in the book) are written
+again here.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from mlnotes_linkgraph import changed_views
 from sphinx import addnodes
 from sphinx.util import logging
 
@@ -127,6 +136,26 @@ def book_outdated(app, env, added, changed, removed) -> list[str]:
     return []
 
 
+def relation_pages(app, env) -> list[str]:
+    """The pages whose parents in the toctrees, or whose previous or next page (or its
+    title), changed."""
+    if app.builder.format != "html":
+        return []
+
+    def views() -> dict[str, tuple]:
+        def named(doc):
+            return (doc, env.titles[doc].astext() if doc in env.titles else "") if doc else None
+
+        views: dict[str, tuple] = {doc: (tuple(named(other) for other in related),)
+                                   for doc, related in env.collect_relations().items()}
+        for parent, children in sorted(env.toctree_includes.items()):
+            for child in children:
+                views[child] = views.get(child, ()) + (parent,)
+        return views
+
+    return changed_views(app, env, "relations", views)
+
+
 def drop_reference_sections(app, doctree, docname) -> None:
     """Outside HTML the per-post reference lists are footnotes: drop the empty heading."""
     if app.builder.format == "html":
@@ -144,6 +173,7 @@ def setup(app):
     app.setup_extension("mlnotes_frontmatter")
     app.add_directive("book-contents", BookContents)
     app.connect("env-get-outdated", book_outdated)
+    app.connect("env-get-updated", relation_pages)
     app.connect("doctree-resolved", drop_reference_sections)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}

@@ -21,8 +21,8 @@ wrote no page but copied a changed stylesheet.  ``@import`` is inlined and every
 
 The list comes from ``StandaloneHTMLBuilder._css_files`` (Sphinx's own list of the
 page's stylesheets; ``tests/test_cssbundle.py`` guards its shape), led by the files
-pydata-sphinx-theme links from its template (read from that template) and followed by
-the tag cloud's, which ABlog's sidebar template links.
+pydata-sphinx-theme links from its template (read from that template).  (ABlog's tag
+cloud linked its own stylesheet from the sidebar; the sidebar no longer shows it.)
 """
 
 from __future__ import annotations
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 BUNDLE = "_static/mlnotes-site.css"
-# Linked by ABlog's tag cloud in the sidebar (_templates/ablog/tagcloud.html), after
-# the head's stylesheets; left out where there is no such file (no ABlog).
-SIDEBAR_LAST = ["_static/ablog/tagcloud.css"]
 IMPORT = re.compile(r'@import\s+(?:url\()?\s*["\']?([^"\')\s;]+)["\']?\s*\)?\s*;')
 URL = re.compile(r'url\(\s*(["\']?)([^"\')]+)\1\s*\)')
 DROPPED = re.compile(r'@charset\s+"[^"]*"\s*;|/\*[#@]\s*sourceMappingURL=[^*]*\*/')
@@ -65,8 +62,7 @@ def bundled_files(app: Sphinx) -> list[str]:
         attrs = {k for k in css.attributes if k not in {"rel", "type", "priority"}}
         if not attrs and "://" not in css.filename:
             listed.append(css.filename)
-    last = [name for name in SIDEBAR_LAST if Path(app.outdir, name).is_file()]
-    return list(dict.fromkeys([*theme_first(app), *listed, *last]))
+    return list(dict.fromkeys([*theme_first(app), *listed]))
 
 
 def _rebase(css: str, source: str) -> str:

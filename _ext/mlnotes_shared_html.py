@@ -3,8 +3,8 @@
 Two parts of this site's pages are the same wherever they appear, but for their
 relative links:
 
-* the sidebar's blog sections (栏目, recent posts, categories, tags, archives),
-  on every page: the templates listed in ``shared_sidebar_templates``;
+* the sidebar's sections (栏目) and categories, on every page: the templates
+  listed in ``shared_sidebar_templates``;
 * a post's card (title, date, category, tags, excerpt) on the blog's collection
   pages: the list of all posts, each category, tag and year.  A post is listed
   on five or six of them.
@@ -18,9 +18,8 @@ directory, and its relative links are re-based for each page that shows it
 fragments get the page's ``../`` prefix).
 
 Shared sidebar templates must not depend on the page showing them (no
-``pagename``): ABlog's recent posts, which leave out the current post, are
-replaced by ``_templates/ablog/recentposts.html``, which does not.  They are
-shown together, in the order of ``html_sidebars``, where the first of them is.
+``pagename``; ABlog's recent posts, which leave out the current post, could not
+be one).  They are shown together, in the order of ``html_sidebars``, where the first of them is.
 """
 
 from __future__ import annotations

@@ -251,23 +251,50 @@ def test_excerpt_edit_updates_the_lists_that_show_it(built_blog, tmp_path):
 def test_adding_a_post_updates_lists(built_blog, tmp_path):
     srcdir, posts = built_blog
     write_post(srcdir, "new", dt.date(2026, 2, 1), category="Generative Model", tags=("丙",))
-    _, read, _ = build(srcdir)
+    app, read, _ = build(srcdir)
     assert read == ["posts/new"]
     html = srcdir / "_build" / "html"
     assert listed(html, "index.html")[0] == "posts/new"
     assert archive_posts(html / "blog" / "tag" / "丙.html") == ["new"]
     assert "new.html" in [link for link, _, _ in feed_entries(html / "blog" / "atom.xml")]
-    # the sidebar of a page that was not re-read shows the new post too
-    side = soup(html / "posts" / "post-00.html").select_one(".ablog__recentposts")
-    assert "文章 new" in side.get_text()
+    # the sidebar shows no list of posts, so the other posts' pages stay as they were
+    # (issue 19: adding a post must not rewrite the site), but for the newest before it,
+    # whose link to the next post (ABlog's prev/next at the foot) now leads to the new one
+    assert set(written_docs(app)) & set(posts) == {"posts/post-25"}
+    assert "文章 new" in soup(html / "posts" / "post-25.html").select_one(".ablog__next").get_text()
+    assert "文章 new" not in (html / "posts" / "post-00.html").read_text(encoding="utf-8")
     assert_same_as_clean_build(srcdir, tmp_path)
 
 
-def test_retagging_a_post_updates_every_page(built_blog, tmp_path):
-    srcdir, _ = built_blog
+def test_retagging_a_post_rewrites_the_pages_that_list_it(built_blog, tmp_path):
+    srcdir, posts = built_blog
     replace_in(srcdir / "posts" / "post-07.md", "tags: [甲]", "tags: [甲, 丁]")
-    _, read, _ = build(srcdir)
+    app, read, _ = build(srcdir)
     assert read == ["posts/post-07"]
+    assert set(written_docs(app)) & set(posts) == {"posts/post-07"}
+    assert "blog/tag/丁" in app.written
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
+def test_the_first_post_of_a_category_shows_on_every_page(tmp_path):
+    """The sidebar lists the categories that have posts: the first post in a category
+    changes every page (``mlnotes_blog.sidebar_signature``)."""
+    srcdir, posts = make_blog(tmp_path)
+    for doc, (_date, category, _tags) in posts.items():
+        if category == "Python":
+            (srcdir / f"{doc}.md").unlink()
+    build(srcdir)
+    html = srcdir / "_build" / "html"
+
+    def sidebar_categories(page):
+        return [a.get_text() for a in soup(html / page).select("nav.mlnotes-categories a")]
+
+    assert "Python" not in sidebar_categories("posts/post-01.html")
+    write_post(srcdir, "python-again", dt.date(2026, 2, 1), category="Python")
+    app, read, _ = build(srcdir)
+    assert read == ["posts/python-again"]
+    assert sidebar_categories("posts/post-01.html") == sidebar_categories("posts/python-again.html")
+    assert "Python" in sidebar_categories("posts/post-01.html")
     assert_same_as_clean_build(srcdir, tmp_path)
 
 

@@ -65,7 +65,7 @@ def test_bundle_follows_a_changed_stylesheet(project):
 def test_site_pages_link_one_stylesheet(site_html):
     bundle = site_html / mlnotes_cssbundle.BUNDLE
     names = set(members(bundle))
-    assert {"_static/mlnotes.css", "_static/mlnotes-icons.css", "_static/ablog/tagcloud.css"} <= names
+    assert {"_static/mlnotes.css", "_static/mlnotes-icons.css"} <= names
     assert unresolved_urls(site_html) == []
     # the final pygments.css, with pydata-sphinx-theme's dark rules, not Sphinx's first one
     assert 'html[data-theme="dark"] .highlight' in bundle.read_text(encoding="utf-8")

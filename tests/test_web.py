@@ -271,12 +271,20 @@ def test_source_pages_follow_a_template_edit(tmp_path):
     assert_same_as_clean_build(srcdir, tmp_path)
 
 
-def test_source_pages_follow_the_blog_listing(tmp_path):
-    """viewcode's module pages show the sidebar too; viewcode alone skips them by mtime."""
+def test_source_pages_follow_the_sidebar(tmp_path):
+    """viewcode's module pages show the sidebar too; viewcode alone skips them by mtime.
+    The sidebar lists the categories that have posts, not the posts or their tags."""
     srcdir = copy_root("web", tmp_path)
     build(srcdir)
     replace_in(srcdir / "posts" / "gamma.md", "tags: [丙]", "tags: [丙, 丁]")
     app, read, _ = build(srcdir)
     assert read == ["posts/gamma"]
+    assert "_modules/webpkg/tools" not in app.written
+    assert_same_as_clean_build(srcdir, tmp_path)
+    # the first post in a category: every sidebar lists it, the module pages' too
+    replace_in(srcdir / "posts" / "gamma.md", "category: Deep Learning", "category: Machine Learning")
+    app, read, _ = build(srcdir)
     assert "_modules/webpkg/tools" in app.written
+    assert "机器学习" in (srcdir / "_build" / "html" / "_modules" / "webpkg" / "tools.html").read_text(
+        encoding="utf-8")
     assert_same_as_clean_build(srcdir, tmp_path)
