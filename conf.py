@@ -136,7 +136,9 @@ napoleon_google_docstring = False
 plot_include_source = False
 plot_html_show_source_link = False
 plot_html_show_formats = False
-plot_formats = [("png", 110), ("pdf", 110)]
+# PNG at twice figure_css_dpi (110) for high-density screens, with a copy at 110 dpi for the
+# others (_ext/mlnotes_images.py); PDF for the book.
+plot_formats = [("png", 220), ("pdf", 110)]
 plot_rcparams = {"font.sans-serif": ["Noto Sans CJK SC", "DejaVu Sans"], "axes.unicode_minus": False}
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
