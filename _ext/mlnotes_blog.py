@@ -262,11 +262,6 @@ def save_excerpts(app, exc) -> None:
             pickle.dump({"version": ENV_VERSION, "excerpts": app._mlnotes_excerpts}, f)
 
 
-def _pages_state(app) -> str:
-    return hashlib.sha256(json.dumps(signature_of_build(app), ensure_ascii=False,
-                                     default=str).encode()).hexdigest()
-
-
 def entry_fingerprint(env, docname: str) -> str:
     """What the lists and feeds show of a post, before references are resolved.
 
@@ -285,15 +280,15 @@ def entry_fingerprint(env, docname: str) -> str:
 def changed_posts(app) -> set[str] | None:
     """The posts whose entries on archive pages, feeds and front pages may be stale.
 
-    ``None`` means "all of them": no marker from a successful previous build, or
-    the listing (titles, dates, categories, tags, the set of posts) changed, which
-    shows on every list and sidebar.  Otherwise the posts read in this build whose
-    entry (:func:`entry_fingerprint`) differs from the one the marker records, and
-    those whose excerpts link to a page read again that now shows another title
-    (``mlnotes_linkgraph.link_texts``); an empty set means every such page is
-    current.  The marker is written after a successful build and records
-    the listing and each entry; a template newer than the marker, or a changed
-    configuration, also means "all of them".  Computed once per build.
+    ``None`` means "all of them": no marker from a successful previous build, a
+    template newer than the marker, a changed configuration, or a changed sidebar.  Otherwise the posts
+    read in this build whose entry (:func:`entry_fingerprint`: title, date, category,
+    tags, excerpt ...) differs from the one the marker records, the posts the marker
+    records that are gone, and those whose excerpts link to a page read again that now
+    shows another title (``mlnotes_linkgraph.link_texts``); an empty set means every
+    such page is current.  A page that lists posts is also written again when the
+    list itself changed (:func:`shows_other_posts`: a post joined, left or moved).
+    Computed once per build.
     """
     return _changes(app)[0]
 
@@ -303,31 +298,65 @@ def _changes(app) -> tuple[set[str] | None, dict[str, str]]:
     return per_build(app, "changed_posts", lambda: _compare_entries(app))
 
 
-def _compare_entries(app) -> tuple[set[str] | None, dict[str, str]]:
-    from sphinx.environment import CONFIG_OK
+def _stored_marker(app) -> dict | None:
+    """The marker of the last successful build, if it is still valid for this one."""
+    def load() -> dict | None:
+        from sphinx.environment import CONFIG_OK
 
-    marker = Path(app.outdir, MARKER)
-    try:
-        stored = json.loads(marker.read_text())
-        current = stored["state"] == _pages_state(app)
-        entries = stored["entries"]
-        # a changed template or configuration changes every generated page too
-        current = current and app.env.config_status == CONFIG_OK and \
-            marker.stat().st_mtime >= app.builder.templates.newest_template_mtime()
-    except (OSError, ValueError, KeyError):
-        current = False
-    if not current or listing_changed(app, app.env):
+        marker = Path(app.outdir, MARKER)
+        try:
+            stored = json.loads(marker.read_text())
+            stored["entries"], stored.setdefault("shown", {})
+            # a changed template or configuration changes every generated page too
+            if app.env.config_status == CONFIG_OK and \
+                    marker.stat().st_mtime >= app.builder.templates.newest_template_mtime():
+                return stored
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
+
+    return per_build(app, "stored_marker", load)
+
+
+def _compare_entries(app) -> tuple[set[str] | None, dict[str, str]]:
+    stored = _stored_marker(app)
+    if stored is None or sidebar_changed(app, app.env):   # every page is written again
         return None, {}
+    entries = stored["entries"]
     posts = set(getattr(app.env, "mlnotes_posts", {}))
     read = getattr(app, "mlnotes_read_docs", set()) & posts
     fresh = {doc: entry_fingerprint(app.env, doc) for doc in read}
-    changed = {doc for doc in read if fresh[doc] != entries.get(doc)}
+    changed = {doc for doc in read if fresh[doc] != entries.get(doc)} | (set(entries) - posts)
     relinked = app.__dict__.get("_mlnotes_relinked_posts", set()) & posts
     if relinked:  # their excerpts link to a page read again: did its title change?
         from mlnotes_linkgraph import link_texts
 
         changed |= relinked & set(link_texts(app, app.env))
     return changed, {doc: entry for doc, entry in {**entries, **fresh}.items() if doc in posts}
+
+
+def shows_other_posts(app, key: str, shown: list) -> bool:
+    """Whether the generated page or feed *key* lists other posts, or the same posts in
+    another order, than the last build's (``shown``: what it lists, as strings).  What
+    it lists now is recorded for the next build's marker."""
+    digest = hashlib.sha256(json.dumps(shown, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+    per_build(app, "shown", dict)[key] = digest
+    stored = _stored_marker(app)
+    return stored is None or stored["shown"].get(key) != digest
+
+
+def _listed(context: dict) -> tuple[list, list[str]]:
+    """What an ABlog archive page shows: the posts whose whole entry (excerpt and all)
+    it shows, and the list itself, as strings."""
+    if context.get("collection") is not None:
+        posts = list(context["collection"])
+        return posts, [post.docname for post in posts]
+    if context.get("catalog") is not None:   # each collection's posts: date and title only
+        return [], [f"{coll}:{post.docname}:{post.published}:{post.date}:{post.title}"
+                    for coll in context["catalog"] if len(coll) for post in coll]
+    if context.get("post") is not None:   # a redirect page: a link
+        return [], [context["post"].docname]
+    return [], []
 
 
 def posts_changed(app, env) -> bool:
@@ -343,8 +372,10 @@ def write_marker(app, exc) -> None:
     if exc is None and app.builder.format == "html":
         entries = _changes(app)[1] or \
             {doc: entry_fingerprint(app.env, doc) for doc in getattr(app.env, "mlnotes_posts", {})}
-        Path(app.outdir, MARKER).write_text(json.dumps({"state": _pages_state(app), "entries": entries},
-                                                       sort_keys=True))
+        stored = _stored_marker(app)
+        shown = {**(stored["shown"] if stored else {}), **per_build(app, "shown", dict)}
+        Path(app.outdir, MARKER).write_text(json.dumps({"entries": entries, "shown": shown},
+                                                       sort_keys=True, ensure_ascii=False))
     elif exc is not None:
         Path(app.outdir, MARKER).unlink(missing_ok=True)
 
@@ -355,8 +386,9 @@ def archive_pages(app):
 
     changed = changed_posts(app)
     for pagename, context, template in generate_archive_pages(app):
-        collection = context.get("collection")
-        if changed is None or (collection is not None and lists_changed(collection, changed)):
+        posts, shown = _listed(context)
+        other = shows_other_posts(app, f"page:{pagename}", [template, *shown])
+        if other or changed is None or lists_changed(posts, changed):
             yield pagename, context, template
 
 
@@ -366,17 +398,20 @@ def atom_feeds(app):
     from ablog.post import generate_atom_feeds, register_posts
 
     changed = changed_posts(app)
-    if changed is not None and not changed:
-        return
     blog = Blog(app)
     if not blog:
         register_posts(app)
     catalogs = [*blog.catalogs.values(), blog.archive]
     saved = {catalog: catalog.collections for catalog in catalogs}
+    redo = {catalog: {key: coll for key, coll in catalog.collections.items()
+                      if shows_other_posts(app, f"feed:{coll.path}", [post.docname for post in coll])
+                      | lists_changed(coll, changed)}
+            for catalog in catalogs}
+    if changed is not None and not changed and not any(redo.values()):
+        return
     if changed is not None:   # ABlog iterates catalog.collections: show it only those to redo
         for catalog in catalogs:
-            catalog.collections = {key: coll for key, coll in catalog.collections.items()
-                                   if lists_changed(coll, changed)}
+            catalog.collections = redo[catalog]
     try:
         yield from generate_atom_feeds(app)
     finally:

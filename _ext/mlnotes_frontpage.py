@@ -127,16 +127,19 @@ def fill_placeholder(app, doctree, docname: str) -> None:
 
 def collect_pages(app):
     """Write page/2.html ... for the pages after the first."""
-    from mlnotes_blog import changed_posts, lists_changed
+    from mlnotes_blog import changed_posts, lists_changed, shows_other_posts
 
     if not _is_html(app) or not app.env.mlnotes_frontpage_docs:
         return
     changed = changed_posts(app)
     pages, total = paginate(app)
     for number in range(2, total + 1):
-        if not lists_changed(pages[number - 1], changed):
-            continue   # this page of the list is as the last build wrote it
         pagename = page_name(app.config.root_doc, number)
+        # the posts of this page of the list, and the pager's length
+        shown = [post.docname for post in pages[number - 1]] + [f"of {total}"]
+        if not shows_other_posts(app, f"page:{pagename}", shown) and \
+                not lists_changed(pages[number - 1], changed):
+            continue   # this page of the list is as the last build wrote it
         body = (f'<h1>最新文章 · 第 {number} 页</h1>'
                 + render_page(app, pagename, pages[number - 1], number, total))
         yield pagename, {"title": f"最新文章 · 第 {number} 页", "body": body}, "page.html"

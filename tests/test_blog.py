@@ -274,6 +274,18 @@ def test_retagging_a_post_rewrites_the_pages_that_list_it(built_blog, tmp_path):
     assert set(written_docs(app)) & set(posts) == {"posts/post-07"}
     assert "blog/tag/丁" in app.written
     assert_same_as_clean_build(srcdir, tmp_path)
+    # a tag taken away: the tag's page and feed drop the post, though it is no longer
+    # one of their posts; the other tags' pages are not written
+    html = srcdir / "_build" / "html"
+    assert "post-06" in archive_posts(html / "blog" / "tag" / "乙.html")
+    replace_in(srcdir / "posts" / "post-06.md", "tags: [甲, 乙]", "tags: [甲]")
+    app, read, _ = build(srcdir)
+    assert read == ["posts/post-06"]
+    assert "post-06" not in archive_posts(html / "blog" / "tag" / "乙.html")
+    assert "blog/tag/乙" in app.written and "blog/tag/丁" not in app.written
+    links = [link for link, _, _ in feed_entries(html / "blog" / "tag" / "乙" / "atom.xml")]
+    assert links and not [link for link in links if link.endswith("post-06.html")]
+    assert_same_as_clean_build(srcdir, tmp_path)
 
 
 def test_the_first_post_of_a_category_shows_on_every_page(tmp_path):
