@@ -89,9 +89,10 @@ lint: $(TEST_STAMP)  ## Ruff and sphinx-lint only
 	$(VPY) -m ruff check .
 	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots --ignore locales .
 
-serve: $(SITE_ENV)  ## Live preview with sphinx-autobuild (drafts shown)
+serve: $(SITE_ENV)  ## Live preview with sphinx-autobuild (drafts shown, no search index)
 	@$(NEED_DOT)
-	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve \
+	MLNOTES_DRAFTS=1 $(VPY) -m sphinx_autobuild -b html -d $(BUILDDIR)/doctrees-serve -D mlnotes_search_index=0 \
+	  . $(BUILDDIR)/serve \
 	  --watch mlnotes --watch _ext --ignore '$(BUILDDIR)/*'
 
 new-post: $(SITE_STAMP)  ## Write posts/<slug>.md: make new-post TITLE="..." CATEGORY="..." [SLUG=...]

@@ -172,3 +172,19 @@ def test_a_build_that_writes_nothing_keeps_the_index(tmp_path):
     after = {p: p.stat().st_mtime_ns for p in [*(html / "pagefind").rglob("*"), *documents.rglob("*")]}
     assert after == before
 
+
+
+def test_the_preview_builds_no_index(tmp_path):
+    """``make serve`` passes ``-D mlnotes_search_index=0``: the pages, and no Pagefind run."""
+    from sphinx.testing.util import SphinxTestApp
+
+    srcdir = make_project(tmp_path / "src")
+    app = SphinxTestApp("html", srcdir=srcdir, builddir=srcdir / "_build",
+                        confoverrides={"mlnotes_search_index": "0"})   # as -D gives it, a string
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    html = srcdir / "_build" / "html"
+    assert (html / "posts" / "dilated.html").is_file() and (html / "search.html").is_file()
+    assert not (html / "pagefind").exists()

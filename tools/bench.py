@@ -33,6 +33,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -324,8 +325,72 @@ def retag(src: Path) -> None:
     post.write_text(text[:start] + "tags: [新标签]" + text[end + 1:], encoding="utf-8")
 
 
+def serve_latency(src: Path, runs: int = 3) -> dict:
+    """``make serve`` at work: seconds from saving a post to Chromium showing the change.
+
+    sphinx-autobuild as the Makefile starts it (the search index left out, ``-D
+    mlnotes_search_index=0``), on the output the benchmark's builds left; a post open in
+    the browser; each run appends a sentence to it and waits until the page, reloaded by
+    sphinx-autobuild, shows it.  The median of *runs*."""
+    import socket
+    import urllib.request
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        return {}
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cmd = [sys.executable, "-m", "sphinx_autobuild", "-b", "html", "-q", "-D", "mlnotes_search_index=0",
+           str(src), str(src / "_build" / "html"), "--host", "127.0.0.1", "--port", str(port),
+           "--ignore", str(src / "_build")]
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    server = subprocess.Popen(cmd, cwd=src, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/posts/post-0001.html"
+    post = src / "posts" / "post-0001.md"
+    seconds = []
+    try:
+        deadline = time.monotonic() + 600
+        while True:   # the first build, then the server
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("sphinx-autobuild did not start") from None
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium)
+            page = browser.new_page()
+            page.goto(url)
+            for i in range(runs):
+                marker = f"预览第{i}次改动"
+                time.sleep(2)   # past sphinx-autobuild's wait after a change
+                t0 = time.perf_counter()
+                text = post.read_text(encoding="utf-8")
+                post.write_text(text.replace("## 小结\n\n", f"## 小结\n\n{marker}"), encoding="utf-8")
+                while True:
+                    try:
+                        if marker in page.evaluate("document.body ? document.body.innerText : ''"):
+                            break
+                    except PlaywrightError:   # the page is reloading
+                        pass
+                    if time.perf_counter() - t0 > 300:
+                        raise RuntimeError("the preview never showed the change")
+                    time.sleep(0.05)
+                seconds.append(time.perf_counter() - t0)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return {"seconds": statistics.median(seconds), "runs": seconds}
+
+
 def bench_variant(work: Path, n: int, variant: str, *, steps: bool, parallel: bool,
-                  latex: bool) -> dict:
+                  latex: bool, serve: bool = False) -> dict:
     src = work / f"{variant}-{n}"
     write_corpus(src, n, variant)
     res: dict = {"variant": variant, "n": n}
@@ -347,6 +412,8 @@ def bench_variant(work: Path, n: int, variant: str, *, steps: bool, parallel: bo
         res["add"] = run_build(src)
         retag(src)
         res["retag"] = run_build(src)
+    if serve:
+        res["serve"] = serve_latency(src)
     if parallel:
         shutil.rmtree(src / "_build")
         # parallel read: ABlog made parallel-read safe by _ext/mlnotes_blog.py
@@ -429,8 +496,9 @@ def table(results: list[dict]) -> str:
     lines = [
         "| N | build | full (s) | × floor | per post (ms) | peak RSS (MiB) | output (MiB) | post page (KiB) "
         "| .doctrees (MiB) | largest post doctree (KiB) "
-        "| no change (s, read/written) | body edit | add post | retag | -j 2 (s) | latexpdf (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| no change (s, read/written) | body edit | add post | retag | -j 2 (s) | latexpdf (s) "
+        "| preview (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def step(r, name):
@@ -445,12 +513,13 @@ def table(results: list[dict]) -> str:
         ratio = f"{full / floor[r['n']]:.2f}" if r["n"] in floor else "–"
         j2 = f"{r['full_j2']['seconds']:.1f}" if "full_j2" in r else "–"
         latex = f"{r['latexpdf_seconds']:.0f}" if "latexpdf_seconds" in r else "–"
+        serve = f"{r['serve']['seconds']:.1f}" if r.get("serve") else "–"
         lines.append(
             f"| {r['n']} | {r['variant']} | {full:.1f} | {ratio} | {1000 * full / r['n']:.0f} | "
             f"{r['full']['peak_mib']:.0f} | {r['output_mib']:.1f} | {r['post_page_kib']:.1f} | "
             f"{r['doctrees_mib']:.1f} | {r['largest_post_doctree_kib']:.0f} | "
             f"{step(r, 'nochange')} | {step(r, 'edit')} | {step(r, 'add')} | {step(r, 'retag')} | "
-            f"{j2} | {latex} |")
+            f"{j2} | {latex} | {serve} |")
     return "\n".join(lines)
 
 
@@ -498,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default="site,floor,alabaster-nav")
     parser.add_argument("--latex-sizes", default="30,300", help="N at which to time latexpdf")
     parser.add_argument("--parallel-sizes", default="30,300,1000", help="N at which to time -j 2")
+    parser.add_argument("--serve-sizes", default="1000", help="N at which to time make serve's preview")
     parser.add_argument("--out", type=Path, default=ROOT / "tools" / "bench-results",
                         help="where to write results.md, results.json and build-time.png")
     args = parser.parse_args(argv)
@@ -505,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = args.variants.split(",")
     latex_sizes = {int(s) for s in args.latex_sizes.split(",") if s}
     parallel_sizes = {int(s) for s in args.parallel_sizes.split(",") if s}
+    serve_sizes = {int(s) for s in args.serve_sizes.split(",") if s}
     results = []
     with tempfile.TemporaryDirectory(prefix="mlnotes-bench-") as tmp:
         for n in sizes:
@@ -513,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(bench_variant(
                     Path(tmp), n, variant, steps=variant != "alabaster-nav",
                     parallel=variant == "site" and n in parallel_sizes,
-                    latex=variant == "site" and n in latex_sizes))
+                    latex=variant == "site" and n in latex_sizes,
+                    serve=variant == "site" and n in serve_sizes))
     md = table(results) + "\n\nSearch index (site builds):\n\n" + search_table(results)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
