@@ -12,7 +12,8 @@ being re-read.
 from __future__ import annotations
 
 from docutils import nodes
-from mlnotes_linkgraph import changed_views, graph, is_knowledge_page, link_list, title
+from mlnotes_core import changed_views, link_list, title, track_builds
+from mlnotes_linkgraph import graph, is_knowledge_page
 from sphinx import addnodes
 
 __version__ = "1.0"
@@ -96,6 +97,7 @@ def add_backlinks(app, doctree, docname: str) -> None:
 
 
 def setup(app):
+    track_builds(app)   # per-build state and view tracking (mlnotes_core)
     app.setup_extension("mlnotes_linkgraph")
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("doctree-resolved", add_backlinks)

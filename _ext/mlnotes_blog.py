@@ -35,8 +35,15 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from docutils import nodes
-from mlnotes_linkgraph import changed_views, per_build
-from mlnotes_shared_html import rebase
+from mlnotes_core import (
+    add_speed_switch,
+    changed_views,
+    per_build,
+    rebase,
+    speed_patches_on,
+    track_builds,
+    zh_date,
+)
 from sphinx.util import logging
 
 __version__ = "1.0"
@@ -94,7 +101,6 @@ def add_post_info(app, doctree) -> None:
 
 def fill_post_info(app, doctree, docname: str) -> None:
     """Render the placeholder: links to the archives in HTML, plain text elsewhere."""
-    from mlnotes_frontpage import zh_date
 
     html = app.builder.format == "html"
     for node in list(doctree.findall(post_info)):
@@ -177,12 +183,23 @@ def memoize_to_html(app) -> None:
     dropped when its post is read again, when the blog's listing changes (titles
     in links), when the configuration changes, and when a document it links to
     is read again or removed (a link's title or target may have changed).
+
+    With the speed patches off (``mlnotes_core``) each excerpt is rendered by ABlog for
+    each page that shows it, and only its markup is fixed (:func:`excerpt_block`).
     """
     from ablog.blog import Post
 
     if getattr(Post.to_html, "mlnotes_memo", False):
         return
     original = Post.to_html
+    if not speed_patches_on(app.config):   # the markup fix alone (mlnotes_core)
+        def plain_to_html(self, pagename, fulltext=False, drop_h1=True, img_url=False):
+            html = original(self, pagename, fulltext, drop_h1, img_url)
+            return html if fulltext else excerpt_block(html)
+
+        plain_to_html.mlnotes_memo = True
+        Post.to_html = plain_to_html
+        return
 
     def to_html(self, pagename, fulltext=False, drop_h1=True, img_url=False):
         app = self._blog.app
@@ -554,6 +571,8 @@ def catalog_counts(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    track_builds(app)   # per-build state and view tracking (mlnotes_core)
+    add_speed_switch(app)
     app.setup_extension("ablog")
     app.setup_extension("mlnotes_linkgraph")
     app.connect("env-merge-info", merge_ablog_posts)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from mlnotes_linkgraph import changed_views
+from mlnotes_core import changed_views, track_builds
 from sphinx import addnodes
 from sphinx.util import logging
 
@@ -170,6 +170,7 @@ def drop_reference_sections(app, doctree, docname) -> None:
 
 
 def setup(app):
+    track_builds(app)   # per-build state and view tracking (mlnotes_core)
     app.setup_extension("mlnotes_frontmatter")
     app.add_directive("book-contents", BookContents)
     app.connect("env-get-outdated", book_outdated)

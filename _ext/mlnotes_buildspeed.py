@@ -36,6 +36,8 @@ Found with py-spy on the benchmark's 1,000-post site (``make bench``; README,
   it collects as usual what the build itself allocates.  Likewise, once the
   build is over, Python's shutdown spent 2.2 s collecting the environment:
   everything is frozen then, as the process ends right after.
+
+None of it is applied with ``-D mlnotes_speed_patches=0`` (``mlnotes_core``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ import functools
 import gc
 import sys
 from pathlib import Path
+
+from mlnotes_core import add_speed_switch, speed_patches_on
 
 __version__ = "1.0"
 
@@ -134,13 +138,21 @@ def freeze_loaded_environment(app) -> None:
         gc.enable()
 
 
-def setup(app):
+def apply(app, config) -> None:
+    """All of the above, unless the speed patches are off (``mlnotes_core``)."""
+    if not speed_patches_on(config):
+        return
     if command_line_build():
-        gc.disable()  # on again at builder-inited
+        gc.disable()  # on again at builder-inited, once the environment is loaded
     app.connect("builder-inited", freeze_loaded_environment, priority=0)
     app.connect("build-finished", freeze_before_exit, priority=900)
     app.connect("builder-inited", no_template_reload)
     cache_asset_checksums()
     libyaml_for_myst()
     shared_default_settings()
+
+
+def setup(app):
+    add_speed_switch(app)
+    app.connect("config-inited", apply)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -21,6 +21,7 @@ import math
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from mlnotes_core import zh_date
 from sphinx.util import logging
 
 __version__ = "1.0"
@@ -42,11 +43,6 @@ class LatestPostsDirective(Directive):
         env = self.state.document.settings.env
         env.mlnotes_frontpage_docs.add(env.docname)
         return [latest_posts()]
-
-
-def zh_date(date) -> str:
-    """Format a date the Chinese way: ``2026年1月11日``."""
-    return f"{date.year}年{date.month}月{date.day}日"
 
 
 def ordered_posts(app) -> list:

@@ -19,7 +19,8 @@ import subprocess
 import textwrap
 
 from docutils import nodes
-from mlnotes_linkgraph import changed_views, graph, title
+from mlnotes_core import changed_views, title, track_builds
+from mlnotes_linkgraph import graph
 from sphinx.ext.graphviz import GraphvizError, graphviz
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -227,6 +228,7 @@ def note_graph_page(app, doctree) -> None:
 
 
 def setup(app):
+    track_builds(app)   # per-build state and view tracking (mlnotes_core)
     app.setup_extension("sphinx.ext.graphviz")
     app.setup_extension("mlnotes_linkgraph")
     # Above this many posts and concepts, the graph draws one node per category.

@@ -26,7 +26,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docutils import nodes
+from mlnotes_core import changed_views, per_build, track_builds
 from sphinx import addnodes
 from sphinx.directives.code import LiteralInclude
 from sphinx.environment.collectors import EnvironmentCollector
@@ -141,19 +141,6 @@ def _resolve(env, domain: str, kind: str, target: str) -> str | None:
     return None
 
 
-def per_build(app, name: str, compute):
-    """``compute()``, once per build: kept on the application until the next build
-    starts reading (a second ``app.build()``, ``make serve``)."""
-    cache = app.__dict__.setdefault("_mlnotes_per_build", {})
-    if name not in cache:
-        cache[name] = compute()
-    return cache[name]
-
-
-def forget(app, env, docnames) -> None:
-    app.__dict__.setdefault("_mlnotes_per_build", {}).clear()
-
-
 def graph(app) -> Graph:
     """The resolved link graph of this build (computed once, after reading)."""
     return per_build(app, "graph", lambda: _graph(app))
@@ -179,55 +166,6 @@ def _graph(app) -> Graph:
         for name in record.shown:
             explained.setdefault(name, set()).add(source)
     return Graph(pages, out, into, explained)
-
-
-def title(env, docname: str) -> str:
-    node = env.titles.get(docname)
-    return node.astext() if node is not None else docname
-
-
-def changed_views(app, env, name: str, views, inputs: tuple = ()) -> list[str]:
-    """Pages whose views differ from the previous build's; remember the new ones.
-
-    *views* is a function returning ``{page: view}``; *name* keys the stored
-    views in the environment (one per feature); *inputs* are the configuration
-    values the views depend on beyond the documents (such as how many related
-    posts to show).  A page that is new or gone counts as changed; a page being
-    read anyway needs no special treatment, as Sphinx writes it in any case.
-
-    Views are functions of what the documents say.  When this build read no
-    document and removed none, and *inputs* are as before, they cannot have
-    changed: they are not computed at all (a no-change build of 1,000 posts
-    spent a tenth of its time ranking related posts to find nothing new).
-    """
-    if not hasattr(env, "mlnotes_views"):
-        env.mlnotes_views = {}
-    store = env.mlnotes_views
-    if not documents_changed(app) and name in store and store.get((name, "inputs")) == inputs:
-        return []
-    old = store.get(name, {})
-    new = views()
-    store[name], store[name, "inputs"] = new, inputs
-    return sorted(doc for doc in set(old) | set(new)
-                  if old.get(doc) != new.get(doc) and doc in env.all_docs)
-
-
-def documents_changed(app) -> bool:
-    """Whether this build read, added or removed a document (so far)."""
-    return app.__dict__.get("_mlnotes_documents_changed", True)
-
-
-def note_purged(app, env, docname) -> None:
-    app._mlnotes_purged = True
-
-
-def note_read(app, env, docnames) -> None:
-    # removed documents are purged before this event, changed ones after it
-    app._mlnotes_documents_changed = bool(docnames) or app.__dict__.pop("_mlnotes_purged", False)
-
-
-def reset_purged(app, env) -> None:
-    app.__dict__.pop("_mlnotes_purged", None)
 
 
 def link_texts(app, env) -> list[str]:
@@ -260,33 +198,12 @@ def link_texts(app, env) -> list[str]:
     return per_build(app, "link_texts", lambda: changed_views(app, env, "link_texts", views))
 
 
-def link_list(app, fromdoc: str, docnames, classes: list[str], heading: str) -> nodes.Element:
-    """A titled list of links to *docnames*, hidden from the search index."""
-    box = nodes.container(classes=[*classes, "mlnotes-linkbox", "no-search"])
-    box += nodes.rubric(heading, heading)
-    items = nodes.bullet_list()
-    for docname in docnames:
-        text = title(app.env, docname)
-        para = nodes.paragraph()
-        if app.builder.format == "html":
-            uri = app.builder.get_relative_uri(fromdoc, docname)
-            para += nodes.reference("", text, internal=True, refuri=uri)
-        else:
-            para += nodes.Text(text)
-        items += nodes.list_item("", para)
-    box += items
-    return box
-
-
 def setup(app):
     app.add_config_value("knowledge_pages", ["posts/*", "concepts/*", "api/*"], "env",
                          types=frozenset({list}))
     app.add_directive("literalinclude", ShowsCode, override=True)
     app.add_env_collector(LinkCollector)
-    app.connect("env-before-read-docs", forget)
-    app.connect("env-before-read-docs", note_read)
-    app.connect("env-purge-doc", note_purged)
-    app.connect("env-updated", reset_purged)
+    track_builds(app)
     app.connect("env-get-updated", link_texts)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}

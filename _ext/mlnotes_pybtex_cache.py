@@ -28,6 +28,8 @@ import importlib.metadata
 import pickle
 from pathlib import Path
 
+from mlnotes_core import add_speed_switch, speed_patches_on
+
 __version__ = "1.0"
 
 
@@ -112,7 +114,10 @@ def entry_points(*, group: str, name: str) -> tuple:
     return _entry_points(group, name)
 
 
-def setup(app):
+def apply(app, config) -> None:
+    """The memoised lookups and entries, unless the speed patches are off (``mlnotes_core``)."""
+    if not speed_patches_on(config):
+        return
     import pybtex.plugin
     import sphinxcontrib.bibtex.plugin
     from pybtex.style.formatting import BaseStyle
@@ -122,4 +127,9 @@ def setup(app):
     _memoise_format_entry(BaseStyle)
     app.connect("builder-inited", load_formatted)
     app.connect("build-finished", save_formatted)
+
+
+def setup(app):
+    add_speed_switch(app)
+    app.connect("config-inited", apply)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

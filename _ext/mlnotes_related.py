@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from mlnotes_linkgraph import changed_views, graph, link_list, per_build
+from mlnotes_core import changed_views, link_list, per_build, track_builds
+from mlnotes_linkgraph import graph
 
 __version__ = "1.0"
 
@@ -87,6 +88,7 @@ def add_related(app, doctree, docname: str) -> None:
 
 
 def setup(app):
+    track_builds(app)   # per-build state and view tracking (mlnotes_core)
     app.setup_extension("mlnotes_linkgraph")
     app.add_config_value("related_posts_max", 5, "html", types=frozenset({int}))
     app.connect("env-get-updated", pages_to_rewrite)

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import lxml.html
+from mlnotes_core import zh_date  # the date as the post line shows it
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
@@ -170,7 +171,6 @@ KIND_LABELS = {"post": "文章", "concept": "概念", "api": "API", "reference":
 def page_facets(app: Sphinx, docname: str, kind: str) -> tuple[str, dict[str, list[str]]]:
     """The result's place line ("深度学习 · 2026年5月11日", "概念") and the page's facet
     values: ``kind`` for every page, ``category`` and ``tag`` for posts."""
-    from mlnotes_frontpage import zh_date  # the date as the post line shows it
 
     post = getattr(app.env, "mlnotes_posts", {}).get(docname)
     facets = {"kind": [KIND_LABELS[kind]]}

@@ -15,7 +15,7 @@ written again on the next incremental build.
 from __future__ import annotations
 
 from docutils import nodes
-from mlnotes_linkgraph import changed_views, per_build, title
+from mlnotes_core import changed_views, per_build, title, track_builds
 from sphinx.util import logging
 
 __version__ = "1.0"
@@ -147,6 +147,7 @@ def add_series_box(app, doctree, docname: str) -> None:
 
 
 def setup(app):
+    track_builds(app)   # per-build state and view tracking (mlnotes_core)
     app.setup_extension("mlnotes_frontmatter")
     app.setup_extension("mlnotes_linkgraph")
     app.connect("env-check-consistency", check_parts)

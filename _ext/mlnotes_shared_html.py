@@ -24,50 +24,15 @@ be one).  They are shown together, in the order of ``html_sidebars``, where the 
 
 from __future__ import annotations
 
-import functools
-import re
-
 from markupsafe import Markup
-from mlnotes_linkgraph import per_build
+from mlnotes_core import per_build, rebase, track_builds
 from sphinx.util.osutil import relative_uri
 
 __version__ = "1.0"
 
-#: An ``href``/``src`` value relative to the page (not ``x:``, ``/``, ``#``).
-RELATIVE_URL = re.compile(r'(\b(?:href|src)=")(?![a-z][a-z0-9+.-]*:|#|/)([^"]+)"')
 SLOT = "mlnotes-shared-sidebar.html"
 #: pydata-sphinx-theme 0.16-0.20 wraps each sidebar template in this element.
 ITEM_BREAK = '</div>\n<div class="sidebar-primary-item">'
-
-
-def rebase(app, html: str, pagename: str) -> str:
-    r"""*html* written for a page in the root directory, for *pagename*.
-
-    Each relative link becomes what Sphinx's ``pathto`` gives on *pagename*: from
-    ``blog/tag/t``, ``posts/a.html`` is ``../../posts/a.html``; from ``posts/b``
-    it is ``a.html``.
-
-    >>> from types import SimpleNamespace as NS
-    >>> app = NS(builder=NS(get_target_uri=lambda doc: doc + ".html"))
-    >>> print(rebase(app, '<a href="posts/a.html#x">a</a> <a href="#y">y</a>\n'
-    ...       '<a href="https://x.org/">x</a> <img src="_images/p.png">', "blog/tag/t"))
-    <a href="../../posts/a.html#x">a</a> <a href="#y">y</a>
-    <a href="https://x.org/">x</a> <img src="../../_images/p.png">
-    >>> rebase(app, '<a href="posts/a.html">a</a> <a href="index.html">i</a>', "posts/b")
-    '<a href="a.html">a</a> <a href="../index.html">i</a>'
-    """
-    page_dir = app.builder.get_target_uri(pagename).rpartition("/")[0]
-    if not page_dir:
-        return html
-    return RELATIVE_URL.sub(lambda m: f'{m[1]}{_relative(page_dir, m[2])}"', html)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _relative(page_dir: str, target: str) -> str:
-    """*target* (relative to the root directory) relative to a page in *page_dir*."""
-    path, hash_, fragment = target.partition("#")
-    # relative to a file in page_dir that no link names
-    return relative_uri(f"{page_dir}/\0", path) + hash_ + fragment
 
 
 def root_pathto(app):
@@ -135,6 +100,7 @@ def share_post_cards(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    track_builds(app)   # per-build state and view tracking (mlnotes_core)
     # after ABlog's and our blog's page context (the templates read it), before the
     # theme checks which sidebar templates render empty
     app.setup_extension("mlnotes_blog")

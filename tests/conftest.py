@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -21,6 +22,31 @@ collect_ignore = ["roots"]  # small Sphinx projects, not test modules
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOTS = Path(__file__).resolve().parent / "roots"
+
+
+# -- the site's own posts ---------------------------------------------------------------
+
+def published_posts() -> list[str]:
+    """The docnames of the site's posts that the site publishes, sorted: a draft (what
+    ``make new-post`` writes) or a post dated in the future is not on the site, so tests
+    about the built site must not expect it."""
+    from mlnotes_frontmatter import is_draft, parse_post
+
+    conf = {"categories": {name: 1 for name in _site_conf()["blog_categories"]},
+            "authors": {name: 1 for name in _site_conf()["blog_authors"]}}
+    published = []
+    for path in sorted(ROOT.glob("posts/**/*.md")):
+        meta, _ = parse_post(path.read_text(encoding="utf-8"), **conf)
+        if not is_draft(meta):
+            published.append(path.relative_to(ROOT).with_suffix("").as_posix())
+    return published
+
+
+@functools.cache
+def _site_conf() -> dict:
+    from sitecfg import site_config
+
+    return site_config()
 
 
 # -- the browser (Debian's Chromium, driven by Playwright) ------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bs4 import BeautifulSoup
+from conftest import published_posts
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTS = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in ROOT.glob("posts/**/*.md"))
+POSTS = published_posts()  # not the drafts: a new post (make new-post) is one
 CONCEPTS = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in ROOT.glob("concepts/*.md")
                   if p.stem != "index")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import latexcodec  # noqa: F401  (registers the 'ulatex' codec)
 import pytest
-from mlnotes_frontmatter import is_draft, parse_post
+from conftest import published_posts
 from pybtex.database import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,19 +65,9 @@ def first_heading(path: Path) -> str:
                 path.read_text(encoding="utf-8").splitlines() if line.startswith("# "))
 
 
-def published_posts() -> list[Path]:
-    conf = {"categories": {"Python": 1, "Deep Learning": 1, "Machine Learning": 1,
-                           "Generative Model": 1}, "authors": {"mlnotes": 1}}
-    posts = []
-    for path in sorted(ROOT.glob("posts/**/*.md")):
-        meta, _ = parse_post(path.read_text(encoding="utf-8"), **conf)
-        if not is_draft(meta):
-            posts.append(path)
-    return posts
-
-
 def test_every_post_and_concept_title(text):
-    pages = published_posts() + sorted(p for p in ROOT.glob("concepts/*.md") if p.stem != "index")
+    pages = [ROOT / f"{doc}.md" for doc in published_posts()] + \
+        sorted(p for p in ROOT.glob("concepts/*.md") if p.stem != "index")
     assert pages
     for page in pages:
         assert squash(first_heading(page)) in text, page

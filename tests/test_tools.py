@@ -1,5 +1,6 @@
 """``make new-post`` writes a post that the front-matter validator accepts."""
 
+import os
 import runpy
 from pathlib import Path
 
@@ -42,3 +43,37 @@ def test_chinese_title_needs_a_slug(tmp_root, capsys):
     assert "--slug" in capsys.readouterr().err
     assert new_post.main(["--title", "注意力机制", "--category", "Deep Learning",
                           "--slug", "attention"]) == 0
+
+
+@pytest.mark.slow
+def test_site_tests_pass_after_make_new_post(tmp_path):
+    """A writer runs ``make new-post`` and then ``make test``: the site's tests must not
+    expect the new post (a draft) on the site, nor break on it.  On a copy of the project
+    (its tracked files), the post is written as ``make new-post`` writes it, the site built
+    strictly as ``make test`` builds it, and the test modules that walk the site's posts
+    run against that build."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "project"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True,
+                             text=True).stdout.split("\0")
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    (copy / "node_modules").symlink_to(ROOT / "node_modules")   # MathJax (npm ci)
+    subprocess.run([sys.executable, "tools/new_post.py", "--title", "A New Post", "--category",
+                    "Deep Learning"], cwd=copy, check=True)
+    assert (copy / "posts" / "a-new-post.md").is_file()
+    html = copy / "_build" / "html"
+    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-d", str(copy / "_build" / "doctrees"),
+                    "-W", "--keep-going", "-n", "-q", str(copy), str(html)], cwd=copy, check=True)
+    assert not (html / "posts" / "a-new-post.html").exists()   # a draft
+    modules = ["tests/test_site.py", "tests/test_knowledge_web_site.py", "tests/test_typography.py",
+               "tests/test_cssbundle.py", "tests/test_jsbundle.py", "tests/test_images.py"]
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *modules],
+                         cwd=copy, env={**os.environ, "MLNOTES_BUILT_HTML": str(html)},
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import published_posts
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(p.relative_to(ROOT).with_suffix(".html").as_posix()
-               for p in [*ROOT.glob("posts/*.md"), *ROOT.glob("concepts/*.md"), ROOT / "glossary.md"])
+PAGES = sorted([f"{doc}.html" for doc in published_posts()]   # a draft is not on the site
+               + [p.relative_to(ROOT).with_suffix(".html").as_posix()
+                  for p in [*ROOT.glob("concepts/*.md"), ROOT / "glossary.md"]])
 CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 
 

@@ -1,0 +1,187 @@
+"""What the site's extensions share; not an extension itself (no ``setup()``).
+
+Features import this module, never each other's (``tests/test_layers.py`` holds the
+sideways imports still left, to be removed, and fails on any new one).  Here:
+
+* **per-build state** (:func:`per_build`): values computed once per build, forgotten
+  when the next build starts reading (a second ``app.build()``, ``make serve``);
+* **view-change tracking** (:func:`changed_views`): which pages show something of
+  other pages that changed, so that Sphinx writes them again;
+* titles and link lists (:func:`title`, :func:`link_list`), links re-based from the
+  root directory to a page (:func:`rebase`), dates in Chinese (:func:`zh_date`);
+* the speed switch.
+
+A feature that uses the per-build state or the view tracking calls
+:func:`track_builds` from its ``setup()``: it connects, once per application, the
+handlers that keep them.
+
+**The speed switch.**  Every patch that only makes the build faster (``kind="speed"``
+in ``mlnotes_upstream.PATCHES``: Jinja's template checks, asset checksums, libyaml for
+MyST, ABlog's default settings and excerpts, pybtex's plugin lookups and formatted
+entries, the garbage collector) is applied only when ``mlnotes_speed_patches`` is true,
+the default.  ``sphinx-build -D mlnotes_speed_patches=0`` builds without any of them:
+the first thing to try after an upgrade, and what ``tests/test_speed_switch.py`` compares
+the normal build with, byte for byte.  The patches are process-wide, so the switch is
+read once per process, at ``config-inited``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import TYPE_CHECKING
+
+from docutils import nodes
+from sphinx.util.osutil import relative_uri
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
+
+SPEED_SWITCH = "mlnotes_speed_patches"
+
+
+def add_speed_switch(app: Sphinx) -> None:
+    """Declare ``mlnotes_speed_patches`` (once, whichever extension comes first)."""
+    if SPEED_SWITCH not in app.config:
+        app.add_config_value(SPEED_SWITCH, True, "", types=(bool,))
+
+
+def speed_patches_on(config: Config) -> bool:
+    return bool(getattr(config, SPEED_SWITCH, True))
+
+
+# -- per-build state and view-change tracking --------------------------------------------
+
+def track_builds(app: Sphinx) -> None:
+    """Connect the handlers behind :func:`per_build` and :func:`changed_views`, once."""
+    if app.__dict__.get("_mlnotes_tracking"):
+        return
+    app._mlnotes_tracking = True
+    # before any other handler of the event, which may compute per-build values
+    app.connect("env-before-read-docs", forget, priority=100)
+    app.connect("env-before-read-docs", note_read, priority=100)
+    app.connect("env-purge-doc", note_purged)
+    app.connect("env-updated", reset_purged)
+
+
+def per_build(app, name: str, compute):
+    """``compute()``, once per build: kept on the application until the next build
+    starts reading (a second ``app.build()``, ``make serve``)."""
+    cache = app.__dict__.setdefault("_mlnotes_per_build", {})
+    if name not in cache:
+        cache[name] = compute()
+    return cache[name]
+
+
+def forget(app, env, docnames) -> None:
+    app.__dict__.setdefault("_mlnotes_per_build", {}).clear()
+
+
+def changed_views(app, env, name: str, views, inputs: tuple = ()) -> list[str]:
+    """Pages whose views differ from the previous build's; remember the new ones.
+
+    *views* is a function returning ``{page: view}``; *name* keys the stored
+    views in the environment (one per feature); *inputs* are the configuration
+    values the views depend on beyond the documents (such as how many related
+    posts to show).  A page that is new or gone counts as changed; a page being
+    read anyway needs no special treatment, as Sphinx writes it in any case.
+
+    Views are functions of what the documents say.  When this build read no
+    document and removed none, and *inputs* are as before, they cannot have
+    changed: they are not computed at all (a no-change build of 1,000 posts
+    spent a tenth of its time ranking related posts to find nothing new).
+    """
+    if not hasattr(env, "mlnotes_views"):
+        env.mlnotes_views = {}
+    store = env.mlnotes_views
+    if not documents_changed(app) and name in store and store.get((name, "inputs")) == inputs:
+        return []
+    old = store.get(name, {})
+    new = views()
+    store[name], store[name, "inputs"] = new, inputs
+    return sorted(doc for doc in set(old) | set(new)
+                  if old.get(doc) != new.get(doc) and doc in env.all_docs)
+
+
+def documents_changed(app) -> bool:
+    """Whether this build read, added or removed a document (so far)."""
+    return app.__dict__.get("_mlnotes_documents_changed", True)
+
+
+def note_purged(app, env, docname) -> None:
+    app._mlnotes_purged = True
+
+
+def note_read(app, env, docnames) -> None:
+    # removed documents are purged before this event, changed ones after it
+    app._mlnotes_documents_changed = bool(docnames) or app.__dict__.pop("_mlnotes_purged", False)
+
+
+def reset_purged(app, env) -> None:
+    app.__dict__.pop("_mlnotes_purged", None)
+
+
+
+# -- titles, links, dates ------------------------------------------------------------------
+
+def title(env, docname: str) -> str:
+    node = env.titles.get(docname)
+    return node.astext() if node is not None else docname
+
+
+def link_list(app, fromdoc: str, docnames, classes: list[str], heading: str) -> nodes.Element:
+    """A titled list of links to *docnames*, hidden from the search index."""
+    box = nodes.container(classes=[*classes, "mlnotes-linkbox", "no-search"])
+    box += nodes.rubric(heading, heading)
+    items = nodes.bullet_list()
+    for docname in docnames:
+        text = title(app.env, docname)
+        para = nodes.paragraph()
+        if app.builder.format == "html":
+            uri = app.builder.get_relative_uri(fromdoc, docname)
+            para += nodes.reference("", text, internal=True, refuri=uri)
+        else:
+            para += nodes.Text(text)
+        items += nodes.list_item("", para)
+    box += items
+    return box
+
+
+#: An ``href``/``src`` value relative to the page (not ``x:``, ``/``, ``#``).
+RELATIVE_URL = re.compile(r'(\b(?:href|src)=")(?![a-z][a-z0-9+.-]*:|#|/)([^"]+)"')
+def rebase(app, html: str, pagename: str) -> str:
+    r"""*html* written for a page in the root directory, for *pagename*.
+
+    Each relative link becomes what Sphinx's ``pathto`` gives on *pagename*: from
+    ``blog/tag/t``, ``posts/a.html`` is ``../../posts/a.html``; from ``posts/b``
+    it is ``a.html``.
+
+    >>> from types import SimpleNamespace as NS
+    >>> app = NS(builder=NS(get_target_uri=lambda doc: doc + ".html"))
+    >>> print(rebase(app, '<a href="posts/a.html#x">a</a> <a href="#y">y</a>\n'
+    ...       '<a href="https://x.org/">x</a> <img src="_images/p.png">', "blog/tag/t"))
+    <a href="../../posts/a.html#x">a</a> <a href="#y">y</a>
+    <a href="https://x.org/">x</a> <img src="../../_images/p.png">
+    >>> rebase(app, '<a href="posts/a.html">a</a> <a href="index.html">i</a>', "posts/b")
+    '<a href="a.html">a</a> <a href="../index.html">i</a>'
+    """
+    page_dir = app.builder.get_target_uri(pagename).rpartition("/")[0]
+    if not page_dir:
+        return html
+    return RELATIVE_URL.sub(lambda m: f'{m[1]}{_relative(page_dir, m[2])}"', html)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _relative(page_dir: str, target: str) -> str:
+    """*target* (relative to the root directory) relative to a page in *page_dir*."""
+    path, hash_, fragment = target.partition("#")
+    # relative to a file in page_dir that no link names
+    return relative_uri(f"{page_dir}/\0", path) + hash_ + fragment
+
+
+def zh_date(date) -> str:
+    """Format a date the Chinese way: ``2026年1月11日``."""
+    return f"{date.year}年{date.month}月{date.day}日"
+
+
