@@ -36,7 +36,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: icons help venv html test test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-axe inventories
+.PHONY: icons help venv html test test-fast test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-axe inventories
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -78,6 +78,10 @@ test: lint $(NODE_STAMP)  ## Lint, build strictly, run the whole test suite
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(TEST_STAMP) $(NODE_STAMP)  ## The edit loop: ruff, and the tests that need neither the whole site nor a browser
+	$(VPY) -m ruff check .
+	$(VPY) -m pytest --fast -q -n 2 $(PYTEST_ARGS)
 
 test-browser: $(TEST_ENV)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
 	@$(NEED_DOT)

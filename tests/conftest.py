@@ -269,3 +269,25 @@ def assert_same_html(first: Path, second: Path) -> set[str]:
     assert sorted(one) == sorted(two)
     assert [name for name in two if one[name] != two[name]] == []
     return set(two)
+
+
+# -- make test-fast ------------------------------------------------------------------------
+
+#: Fixtures that need the whole site or book built, or a browser: what the edit loop leaves out.
+SITE_FIXTURES = {"site_html", "latex_dir", "browser", "server", "gzip_server"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="leave out the tests that need the whole site built or a browser "
+                          "(make test-fast; make test runs everything)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    slow = [item for item in items if SITE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.get_closest_marker("slow") or item.get_closest_marker("browser")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item not in slow]

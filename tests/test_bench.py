@@ -3,8 +3,10 @@
 import json
 
 import bench
+import pytest
 
 
+@pytest.mark.slow   # builds the benchmark's corpora (30 s): not in make test-fast
 def test_bench_smoke(tmp_path, capsys):
     assert bench.main(["--sizes", "10", "--variants", "site,floor", "--latex-sizes", "",
                        "--out", str(tmp_path)]) == 0
