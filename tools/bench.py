@@ -398,6 +398,7 @@ def bench_variant(work: Path, n: int, variant: str, *, steps: bool, parallel: bo
     out = src / "_build" / "html"
     res["output_mib"] = html_bytes(out) / 2**20
     res["post_page_kib"] = (out / "posts" / "post-0000.html").stat().st_size / 1024
+    res["front_page_kib"] = (out / "index.html").stat().st_size / 1024
     doctrees = out / ".doctrees"
     res["doctrees_mib"] = sum(p.stat().st_size for p in doctrees.rglob("*") if p.is_file()) / 2**20
     res["largest_post_doctree_kib"] = max(
@@ -495,10 +496,11 @@ def table(results: list[dict]) -> str:
     floor = {r["n"]: r["full"]["seconds"] for r in results if r["variant"] == "floor"}
     lines = [
         "| N | build | full (s) | × floor | per post (ms) | peak RSS (MiB) | output (MiB) | post page (KiB) "
+        "| front page (KiB) "
         "| .doctrees (MiB) | largest post doctree (KiB) "
         "| no change (s, read/written) | body edit | add post | retag | -j 2 (s) | latexpdf (s) "
         "| preview (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def step(r, name):
@@ -517,6 +519,7 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {r['n']} | {r['variant']} | {full:.1f} | {ratio} | {1000 * full / r['n']:.0f} | "
             f"{r['full']['peak_mib']:.0f} | {r['output_mib']:.1f} | {r['post_page_kib']:.1f} | "
+            f"{r['front_page_kib']:.1f} | "
             f"{r['doctrees_mib']:.1f} | {r['largest_post_doctree_kib']:.0f} | "
             f"{step(r, 'nochange')} | {step(r, 'edit')} | {step(r, 'add')} | {step(r, 'retag')} | "
             f"{j2} | {latex} | {serve} |")
