@@ -83,6 +83,24 @@ def rootdir() -> Path:
     return ROOTS
 
 
+STRICT = ("-W", "--keep-going", "-n")   # make html's and make test's flags
+
+
+def sphinx_build(srcdir: Path, outdir: Path, *options: str, builder: str = "html", strict: bool = True,
+                 env: dict | None = None, unset: tuple = (), **run) -> subprocess.CompletedProcess:
+    """One ``python -m sphinx`` process, as ``make html`` runs it (strict, quiet): the one
+    place the tests spell the command.  *env* is added to this process's environment,
+    without the variables in *unset*; *run* goes to :func:`subprocess.run` (default: the
+    output captured as text, the exit status left to the caller)."""
+    cmd = [sys.executable, "-m", "sphinx", "-b", builder, *(STRICT if strict else ()), "-q", *options,
+           str(srcdir), str(outdir)]
+    run.setdefault("cwd", srcdir)
+    if not run.get("stdout") and not run.get("stderr"):
+        run.setdefault("capture_output", True)
+    variables = {key: value for key, value in {**os.environ, **(env or {})}.items() if key not in unset}
+    return subprocess.run(cmd, env=variables, text=True, **run)
+
+
 @pytest.fixture(scope="session")
 def site_html(tmp_path_factory) -> Path:
     """The site built strictly (``-W --keep-going -n``).
@@ -98,10 +116,7 @@ def site_html(tmp_path_factory) -> Path:
         assert (path / "index.html").is_file(), f"no built site in {path}"
         return path
     out = tmp_path_factory.mktemp("site") / "html"
-    subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-d", str(out.parent / "doctrees"),
-         "-W", "--keep-going", "-n", "-q", str(ROOT), str(out)],
-        check=True, cwd=ROOT)
+    sphinx_build(ROOT, out, "-d", str(out.parent / "doctrees"), check=True, capture_output=False)
     return out
 
 
@@ -249,13 +264,11 @@ def build_serial_and_parallel(srcdir: Path, tmp_path: Path) -> dict[str, Path]:
         "    return {'parallel_read_safe': True, 'parallel_write_safe': True}\n")
     with (srcdir / "conf.py").open("a") as conf:
         conf.write("extensions.append('merge_probe')\n")
-    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).resolve().parent}:{srcdir}"}
+    env = {"PYTHONPATH": f"{Path(__file__).resolve().parent}:{srcdir}"}
     outs = {}
     for jobs in ("1", "2"):
         outs[jobs] = tmp_path / f"out-j{jobs}"
-        result = subprocess.run(
-            [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-j", jobs,
-             str(srcdir), str(outs[jobs])], env=env, capture_output=True, text=True)
+        result = sphinx_build(srcdir, outs[jobs], "-j", jobs, env=env)
         assert result.returncode == 0, result.stderr
     assert (outs["2"] / "merged").is_file()              # the read really ran in parallel
     assert not (outs["1"] / "merged").exists()

@@ -7,14 +7,11 @@ problem; the tests check the exact messages and that the good posts still build.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build, copy_root, parse_warnings
+from conftest import build, copy_root, parse_warnings, sphinx_build
 
 TESTS = Path(__file__).resolve().parent
 
@@ -92,10 +89,7 @@ def test_sphinx_errors_are_located(tmp_path, root, expected):
 def test_strict_build_fails(tmp_path, root):
     """Under the flags of ``make html``/``make test`` each of these fails the build."""
     srcdir = copy_root(root, tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
-         str(srcdir), str(tmp_path / "out")],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(TESTS)})
+    result = sphinx_build(srcdir, tmp_path / "out", env={"PYTHONPATH": str(TESTS)})
     assert result.returncode == 1
     assert parse_warnings(result.stderr, srcdir), result.stderr
 

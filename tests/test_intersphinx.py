@@ -15,7 +15,7 @@ import zlib
 import inventories
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, build, copy_root
+from conftest import ROOT, build, copy_root, sphinx_build
 from sphinx.util.inventory import InventoryFile
 
 INV = ROOT / "_intersphinx"
@@ -176,10 +176,7 @@ def test_site_builds_strictly_offline_with_external_links(tmp_path):
                            env=env, capture_output=True, text=True)
     assert check.returncode != 0 and "offline build" in check.stderr  # the blocker works
     out = tmp_path / "html"
-    result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
-         "-d", str(tmp_path / "doctrees"), str(ROOT), str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True)
+    result = sphinx_build(ROOT, out, "-d", str(tmp_path / "doctrees"), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "WARNING" not in result.stderr
     diffusion = links(out / "api/diffusion.html")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import conftest
 import mlnotes_matplotlib
 import pytest
 from bs4 import BeautifulSoup
@@ -112,12 +113,10 @@ PLOT = """
 """
 
 
-def sphinx_build(srcdir: Path) -> str:
+def build_and_report_imports(srcdir: Path) -> str:
     """``python -m sphinx`` (the command); what it had imported of matplotlib and NumPy."""
-    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).resolve().parent}:{srcdir}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
-         str(srcdir), str(srcdir / "_build" / "html")], env=env, capture_output=True, text=True)
+    env = {"PYTHONPATH": f"{Path(__file__).resolve().parent}:{srcdir}"}
+    result = conftest.sphinx_build(srcdir, srcdir / "_build" / "html", env=env)
     assert result.returncode == 0, result.stderr
     return (srcdir / "_build" / "loaded.txt").read_text()
 
@@ -127,10 +126,10 @@ def test_matplotlib_is_imported_only_by_a_build_with_a_plot(tmp_path):
     (srcdir / "matplotlib_probe.py").write_text(PROBE)
     with (srcdir / "conf.py").open("a") as conf:
         conf.write("extensions.append('matplotlib_probe')\n")
-    assert sphinx_build(srcdir) == ""
+    assert build_and_report_imports(srcdir) == ""
     gamma = srcdir / "posts" / "gamma.md"
     replace_in(gamma, "与别的文章无关。", "与别的文章无关。" + PLOT)
-    assert sphinx_build(srcdir) == "matplotlib numpy"
+    assert build_and_report_imports(srcdir) == "matplotlib numpy"
     html = srcdir / "_build" / "html"
     page = BeautifulSoup((html / "posts" / "gamma.html").read_text(encoding="utf-8"), "lxml")
     img = page.select_one("article img.plot-directive")
@@ -140,9 +139,9 @@ def test_matplotlib_is_imported_only_by_a_build_with_a_plot(tmp_path):
     assert "_static/mlnotes-site.css?v=" in str(page.select('link[rel="stylesheet"]'))
     bundle = (html / "_static" / "mlnotes-site.css").read_text(encoding="utf-8")
     assert "/* _static/plot_directive.css */" in bundle
-    assert sphinx_build(srcdir) == ""                     # nothing to read: no matplotlib
+    assert build_and_report_imports(srcdir) == ""                     # nothing to read: no matplotlib
     replace_in(gamma, PLOT, "")
-    assert sphinx_build(srcdir) == ""
+    assert build_and_report_imports(srcdir) == ""
     page = BeautifulSoup((html / "posts" / "gamma.html").read_text(encoding="utf-8"), "lxml")
     assert page.select_one("article img.plot-directive") is None
     assert_same_as_clean_build(srcdir, tmp_path)
@@ -156,7 +155,7 @@ def test_social_cards_still_work_when_enabled(tmp_path, enable):
     with (srcdir / "conf.py").open("a") as conf:
         conf.write("extensions.append('matplotlib_probe')\n"
                    f"ogp_social_cards = {{'enable': {enable}}}\n")
-    loaded = sphinx_build(srcdir)
+    loaded = build_and_report_imports(srcdir)
     cards = sorted((srcdir / "_build" / "html" / "_images" / "social_previews").glob("*.png"))
     assert bool(cards) == enable
     assert ("matplotlib" in loaded) == enable

@@ -7,12 +7,11 @@ anything written in set or hash order would show up as a difference.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import sphinx_build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,11 +25,8 @@ def _epoch() -> str:
 
 
 def _build(out: Path, seed: str, epoch: str) -> dict[str, bytes]:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch, "PYTHONHASHSEED": seed}
-    env.pop("MLNOTES_DRAFTS", None)
-    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
-                    str(ROOT), str(out)], check=True, cwd=ROOT, env=env,
-                   stdout=subprocess.DEVNULL)
+    sphinx_build(ROOT, out, env={"SOURCE_DATE_EPOCH": epoch, "PYTHONHASHSEED": seed},
+                 unset=("MLNOTES_DRAFTS",), check=True, stdout=subprocess.DEVNULL)
     # the pickled environment is a cache, not output
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
             if p.is_file() and ".doctrees" not in p.relative_to(out).parts}

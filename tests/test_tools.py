@@ -6,6 +6,7 @@ from pathlib import Path
 
 import new_post
 import pytest
+from conftest import sphinx_build
 from mlnotes_frontmatter import parse_post
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,8 +69,8 @@ def test_site_tests_pass_after_make_new_post(tmp_path):
                     "Deep Learning"], cwd=copy, check=True)
     assert (copy / "posts" / "a-new-post.md").is_file()
     html = copy / "_build" / "html"
-    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-d", str(copy / "_build" / "doctrees"),
-                    "-W", "--keep-going", "-n", "-q", str(copy), str(html)], cwd=copy, check=True)
+    built = sphinx_build(copy, html, "-d", str(copy / "_build" / "doctrees"))
+    assert built.returncode == 0, built.stderr[-3000:]
     assert not (html / "posts" / "a-new-post.html").exists()   # a draft
     modules = ["tests/test_site.py", "tests/test_knowledge_web_site.py", "tests/test_typography.py",
                "tests/test_cssbundle.py", "tests/test_jsbundle.py", "tests/test_images.py"]
