@@ -42,7 +42,9 @@ extensions = [
     "mlnotes_images",  # figures load lazily, with their width and height
     "mlnotes_doctree_leak",  # doctrees pickled without the environment (MyST eval-rst)
     "mlnotes_frontmatter",
-    "mlnotes_blog",
+    "mlnotes_ablog_fixes",  # ABlog's bugs: registry per build, parallel reading, excerpts
+    "mlnotes_post_info",  # the line under a post's title
+    "mlnotes_blog",  # which of ABlog's pages an incremental build writes again
     "mlnotes_frontpage",
     "mlnotes_search",  # Pagefind: the index built from the article text, loaded to search
     "mlnotes_book",

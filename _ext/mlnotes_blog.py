@@ -1,18 +1,11 @@
-"""Make ABlog correct for this site: categories, excerpts and incremental builds.
+"""ABlog's pages, incremental: which pages and feeds a build writes again, and why.
 
-ABlog keeps its post registry in a class attribute shared by every Sphinx
-application in the process (``ablog.blog.Blog._dict``), and it renders post
-lists, archives and sidebars from it at write time.  Left alone that gives:
+ABlog renders post lists, archives, feeds, sidebars and each post's links to the
+previous and next post at write time, from its registry; Sphinx writes again only the
+pages whose source changed, so these went stale on incremental builds (the class of
+bug in sunpy/ablog#316).  ABlog's own bugs are fixed in ``mlnotes_ablog_fixes``.
 
-* stale or duplicated posts when two builds run in one process (tests,
-  sphinx-autobuild), because the registry is never reset;
-* stale pages on incremental builds: the front page, the archive pages, the
-  sidebars and each post's links to the previous and next post are only
-  re-rendered when their own source changes (the class of bug in sunpy/ablog#316).
-
-This extension resets the registry for every build, gives the categories from
-``blog_categories`` their Chinese names and ASCII URLs, uses the front-matter
-``excerpt`` where a post has one, and tells Sphinx which pages to write again:
+This extension tells Sphinx which pages to write again:
 
 * when the categories that have posts change, every page, since every page's
   sidebar lists them (``_templates/mlnotes-categories.html``; the sidebar shows no
@@ -34,7 +27,7 @@ import re
 from pathlib import Path
 from urllib.parse import urljoin
 
-from docutils import nodes
+from mlnotes_ablog_fixes import excerpt_block
 from mlnotes_core import (
     add_speed_switch,
     changed_views,
@@ -42,7 +35,6 @@ from mlnotes_core import (
     rebase,
     speed_patches_on,
     track_builds,
-    zh_date,
 )
 from sphinx.util import logging
 
@@ -52,84 +44,6 @@ __version__ = "1.0"
 ENV_VERSION = 7
 
 logger = logging.getLogger(__name__)
-
-
-def reset_blog(app) -> None:
-    """Give this build a fresh ABlog registry, with our categories in it."""
-    from ablog.blog import Blog, Collection, os_path_join, slugify
-
-    Blog._dict.clear()
-    blog = Blog(app)
-    for label, name in app.config.blog_categories.items():
-        path = os_path_join(blog.category.path, slugify(label))
-        blog.category[label] = Collection(blog.category, label, name, path=path)
-
-
-def use_front_matter_excerpt(app, doctree) -> None:
-    """Replace ABlog's automatic excerpt (first paragraph) by the front matter's.
-
-    Also drop the copy of the whole post that ABlog keeps in the environment for
-    full-text feeds when the feeds carry excerpts (``blog_feed_fulltext = False``):
-    nothing else reads it, and with it the environment holds every post twice over
-    (at 1,000 posts a ``-j 2`` build ran out of memory merging the readers' copies).
-    """
-    env = app.env
-    infos = getattr(env, "ablog_posts", {}).get(env.docname, [])
-    if not app.config.blog_feed_fulltext:
-        for info in infos:
-            info["doctree"] = None
-    meta = getattr(env, "mlnotes_posts", {}).get(env.docname)
-    if not meta or not meta.get("excerpt"):
-        return
-    for info in infos:
-        info["excerpt"] = [nodes.paragraph(meta["excerpt"], meta["excerpt"])]
-
-
-class post_info(nodes.General, nodes.Element):
-    """Placeholder for the line under a post's title: date, category, tags."""
-
-
-def add_post_info(app, doctree) -> None:
-    """Put a ``post_info`` placeholder right after the title of every post."""
-    meta = getattr(app.env, "mlnotes_posts", {}).get(app.env.docname)
-    if not meta:
-        return
-    title = next(iter(doctree.findall(nodes.title)), None)
-    if title is not None:
-        title.parent.insert(title.parent.index(title) + 1, post_info(docname=app.env.docname))
-
-
-def fill_post_info(app, doctree, docname: str) -> None:
-    """Render the placeholder: links to the archives in HTML, plain text elsewhere."""
-
-    html = app.builder.format == "html"
-    for node in list(doctree.findall(post_info)):
-        # the LaTeX builder resolves the whole book at once, under its root's name
-        meta = getattr(app.env, "mlnotes_posts", {}).get(node["docname"])
-        if not meta:
-            node.parent.remove(node)
-            continue
-        para = nodes.paragraph(classes=["mlnotes-post-info"])
-        para += nodes.Text("发表于 " + zh_date(meta["date"]))
-        minutes = app.env.metadata.get(node["docname"], {}).get("reading_minutes")
-        if minutes:
-            para += nodes.Text(f" · 阅读约 {minutes} 分钟")
-        parts = []
-        if meta.get("category"):
-            parts.append(("分类：", "blog/category/", meta["category"],
-                          app.config.blog_categories[meta["category"]]))
-        for tag in meta.get("tags", ()):
-            parts.append(("标签：" if tag == meta["tags"][0] else "、", "blog/tag/", tag, tag))
-        for prefix, path, label, text in parts:
-            para += nodes.Text((" · " if prefix.endswith("：") else "") + prefix)
-            if html:
-                from ablog.blog import slugify
-
-                uri = app.builder.get_relative_uri(docname, path + slugify(label))
-                para += nodes.reference("", text, internal=True, refuri=uri)
-            else:
-                para += nodes.Text(text)
-        node.replace_self(para)
 
 
 def listing_signature(env) -> list[tuple]:
@@ -219,18 +133,6 @@ def memoize_to_html(app) -> None:
 
     to_html.mlnotes_memo = True
     Post.to_html = to_html
-
-
-EXCERPT_OPEN = '<p class="ablog-post-excerpt">'
-
-
-def excerpt_block(html: str) -> str:
-    """ABlog wraps an excerpt's paragraphs in one more paragraph, and a ``<p>`` inside a
-    ``<p>`` is invalid HTML that browsers split apart; make the wrapper a ``<div>``."""
-    body = html.strip()
-    if body.startswith(EXCERPT_OPEN) and body.endswith("</p>"):
-        return '<div class="ablog-post-excerpt">' + body[len(EXCERPT_OPEN):-len("</p>")] + "</div>\n"
-    return html
 
 
 EXCERPTS = "mlnotes-excerpts.pickle"
@@ -543,53 +445,18 @@ def drop_module_pages(app) -> None:
             page.unlink()
 
 
-def merge_ablog_posts(app, env, docnames, other) -> None:
-    """ABlog's missing ``env-merge-info``: bring in posts read by a parallel worker.
-
-    ABlog keeps each post in ``env.ablog_posts`` (purged per document by its own
-    ``env-purge-doc`` handler) and writes its labels into the standard domain,
-    which Sphinx merges itself.  This handler is all ABlog lacks to be
-    parallel-read safe (sunpy/ablog#327, #330), so this extension declares it so.
-    """
-    if not hasattr(env, "ablog_posts"):
-        env.ablog_posts = {}
-    for docname in docnames:
-        if docname in getattr(other, "ablog_posts", {}):
-            env.ablog_posts[docname] = other.ablog_posts[docname]
-
-
-def declare_ablog_parallel_safe(app, config) -> None:
-    app.extensions["ablog"].parallel_read_safe = True
-
-
-def catalog_counts(app, pagename, templatename, context, doctree) -> None:
-    """The catalog pages' overview: each collection with its number of posts."""
-    if templatename == "ablog/catalog.html":
-        collections = [c for c in context["catalog"] if len(c)]
-        context["catalog_counts"] = sorted(((len(c), c) for c in collections),
-                                           key=lambda item: (-item[0], str(item[1])))
-
-
 def setup(app):
     track_builds(app)   # per-build state and view tracking (mlnotes_core)
     add_speed_switch(app)
-    app.setup_extension("ablog")
+    app.setup_extension("mlnotes_ablog_fixes")
+    app.setup_extension("mlnotes_post_info")
     app.setup_extension("mlnotes_linkgraph")
-    app.connect("env-merge-info", merge_ablog_posts)
-    app.connect("config-inited", declare_ablog_parallel_safe)
-    app.setup_extension("mlnotes_frontmatter")
-    app.connect("builder-inited", reset_blog, priority=400)
-    app.connect("doctree-read", use_front_matter_excerpt, priority=600)
-    app.add_node(post_info)
-    app.connect("doctree-read", add_post_info, priority=600)
-    app.connect("doctree-resolved", fill_post_info)
     app.connect("env-before-read-docs", remember_read_docs)
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("builder-inited", memoize_to_html)
     app.connect("env-purge-doc", purge_excerpt)
     app.connect("build-finished", save_excerpts)
     app.connect("build-finished", write_marker)
-    app.connect("html-page-context", catalog_counts)
     wrap_ablog_page_generators(app)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}

@@ -104,7 +104,7 @@ def _link(app, fromdoc: str, docname: str, text: str) -> nodes.Node:
 
 
 def add_series_box(app, doctree, docname: str) -> None:
-    from mlnotes_blog import post_info
+    from mlnotes_post_info import post_info
 
     if app.builder.format != "html":
         return

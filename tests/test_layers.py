@@ -23,7 +23,8 @@ LEFT_TO_MOVE = {
     ("mlnotes_related", "mlnotes_linkgraph"),        # graph
     ("mlnotes_book", "mlnotes_frontmatter"),         # parse_post
     ("mlnotes_frontpage", "mlnotes_blog"),           # changed_posts, lists_changed, shows_other_posts
-    ("mlnotes_series", "mlnotes_blog"),              # post_info
+    ("mlnotes_series", "mlnotes_post_info"),         # post_info (the series box goes after it)
+    ("mlnotes_blog", "mlnotes_ablog_fixes"),         # excerpt_block
 }
 
 
