@@ -87,7 +87,11 @@ def render_page(app, pagename: str, posts: list, number: int, total: int) -> str
         if number > 1:
             href = rel(pagename, page_name(root, number - 1))
             out.append(f'<li><a rel="prev" href="{href}">‹ 上一页</a></li>')
-        for n in range(1, total + 1):
+        previous = 0
+        for n in pager_numbers(number, total):
+            if n > previous + 1:
+                out.append('<li><span class="mlnotes-pager-gap" aria-hidden="true">…</span></li>')
+            previous = n
             if n == number:
                 out.append(f'<li><span aria-current="page">{n}</span></li>')
             else:
@@ -98,6 +102,20 @@ def render_page(app, pagename: str, posts: list, number: int, total: int) -> str
         out.append("</ul></nav>")
     out.append("</div>")
     return "".join(out)
+
+
+def pager_numbers(number: int, total: int, around: int = 2) -> list[int]:
+    """The page numbers the pager links: the first, the last, and those within *around*
+    of page *number*, so that the pager does not grow with the number of posts.
+
+    >>> pager_numbers(1, 3)
+    [1, 2, 3]
+    >>> pager_numbers(1, 84)
+    [1, 2, 3, 84]
+    >>> pager_numbers(40, 84)
+    [1, 38, 39, 40, 41, 42, 84]
+    """
+    return sorted({1, total, *range(max(1, number - around), min(total, number + around) + 1)})
 
 
 def paginate(app) -> tuple[list[list], int]:

@@ -101,6 +101,15 @@ def test_pager_has_numbered_links_without_javascript(blog):
             assert (html / page).parent.joinpath(a["href"]).resolve().is_file()
 
 
+def test_pager_stays_short_with_many_pages():
+    """The first, the last and two either side of the current page: the front page's
+    weight must not grow with the number of posts (issue 18)."""
+    from mlnotes_frontpage import pager_numbers
+
+    assert pager_numbers(5, 84) == [1, 3, 4, 5, 6, 7, 84]
+    assert len(pager_numbers(84, 84)) == 4 and pager_numbers(2, 2) == [1, 2]
+
+
 def test_entry_shows_title_category_chinese_date_excerpt(blog):
     _, _, html = blog
     card = soup(html / "index.html").select_one(".mlnotes-post-card")
