@@ -74,10 +74,16 @@ html: $(SITE_ENV)  ## Build the site into _build/html (strict)
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
 
+# The suite in two passes: everything but the browser tests on both cores (a test file stays
+# on one core, so its module fixtures are built once), then the browser tests alone, since
+# their page budgets and paint times are measured and must not share the machine.
 test: lint $(NODE_STAMP)  ## Lint, build strictly, run the whole test suite
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
-	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) $(VPY) -m pytest $(PYTEST_ARGS)
+	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) \
+	  $(VPY) -m pytest -n 2 --dist loadfile -m "not browser" $(PYTEST_ARGS)
+	MLNOTES_BUILT_HTML=$(BUILDDIR)/html MLNOTES_BUILT_DOCTREES=$(DOCTREES) \
+	  $(VPY) -m pytest -m browser $(PYTEST_ARGS)
 
 test-fast: $(TEST_STAMP) $(NODE_STAMP)  ## The edit loop: ruff, and the tests that need neither the whole site nor a browser
 	$(VPY) -m ruff check .
