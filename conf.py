@@ -178,6 +178,8 @@ html_css_files = ["mlnotes-icons.css", "mlnotes.css"]
 # Hover/focus previews of cross-references, read from the target page itself.
 html_js_files = [("mlnotes-previews.js", {"defer": "defer"}),
                  ("mlnotes-scroll.js", {"defer": "defer"}),
+                 # the sidebar buttons a reader sees (the themes wire only a hidden one)
+                 ("mlnotes-toggles.js", {"defer": "defer"}),
                  # the search box and page; loads the index only when the reader searches
                  ("mlnotes-search.js", {"defer": "defer"})]
 html_last_updated_fmt = None

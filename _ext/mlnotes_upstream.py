@@ -1,6 +1,6 @@
 """``_ext/UPSTREAM.md`` as data: each upstream internal we patch or rely on, fingerprinted.
 
-Every row of ``UPSTREAM.md`` (``id`` "1" to "50", "C1" to "C13") is one or more entries of
+Every row of ``UPSTREAM.md`` (``id`` "1" to "50", "C1" to "C14") is one or more entries of
 :data:`PATCHES`, one per upstream target: where we patch (``site``), what we rely on
 (``target``), the version it was written against, and a fingerprint of the target's
 source.  :func:`check` computes the fingerprints of the installed packages again; after
@@ -366,6 +366,13 @@ PATCHES: tuple[Patch, ...] = (
           ("ablog.blog.Post.__init__", ABLOG, "ad0bfd104dafcfb2"),
           ("ablog.post.register_posts", ABLOG, "0c1fce9b3600eece"),
           ("ablog.blog.slugify", ABLOG, "c6d714b290b3b052")),
+    *_row("C14", "_static/mlnotes-toggles.js", "fix",
+          "Hand clicks on the visible sidebar buttons to the first one: both themes wire only "
+          "document.querySelector('.primary-toggle'), a button the book layout hides.", None,
+          ("file:pydata_sphinx_theme:theme/pydata_sphinx_theme/static/scripts/pydata-sphinx-theme.js",
+           PYDATA, "73b151b7df2d9239"),
+          ("file:sphinx_book_theme:theme/sphinx_book_theme/static/scripts/sphinx-book-theme.js",
+           BOOK_THEME, "20f5c4379fa2fa1a")),
     *_row("C13", "mlnotes_book:relation_pages", "fix",
           "Rewrite the pages whose parent in the toctrees or previous/next page changed: Sphinx writes "
           "only pages whose source changed, and the theme's sidebar depends on the parent.",

@@ -527,6 +527,29 @@ def test_category_and_tag_pages_list_the_right_posts(browser, server, kind):
 # -- a phone: no sideways scrolling; wide formulas and code scroll in their own box ----
 
 
+@pytest.mark.parametrize("path", ["index.html", HEAVY_POSTS[0]])
+def test_sidebar_buttons_open_the_sidebars(browser, server, path):
+    """The buttons a reader sees open the sidebars: on a phone, the navigation drawer and
+    the contents; on a wide screen, the navigation hides (``_static/mlnotes-toggles.js``:
+    the themes wire only the first button of each kind, which the book layout hides)."""
+    page = Visit(browser, server, path, viewport=PHONE).settle().page
+    page.locator(".primary-toggle:visible").first.click()
+    page.wait_for_function("document.getElementById('pst-primary-sidebar-modal').open")
+    assert page.locator("dialog[open] nav.mlnotes-categories").is_visible()
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.getElementById('pst-primary-sidebar-modal').open")
+    if page.locator(".secondary-toggle:visible").count():
+        page.locator(".secondary-toggle:visible").first.click()
+        page.wait_for_function("document.getElementById('pst-secondary-sidebar-modal').open")
+    page.close()
+    page = Visit(browser, server, path, viewport={"width": 1280, "height": 900}).settle().page
+    assert page.locator("#pst-primary-sidebar").is_visible()
+    page.locator(".primary-toggle:visible").first.click()
+    page.wait_for_function(
+        "document.getElementById('pst-primary-sidebar').classList.contains('pst-sidebar-hidden')")
+    page.close()
+
+
 @pytest.mark.parametrize("path", ["index.html", *HEAVY_POSTS])
 def test_no_horizontal_scrolling_on_a_phone(browser, server, path):
     visit = Visit(browser, server, path, viewport=PHONE).settle()
