@@ -226,8 +226,11 @@ def _stored_marker(app) -> dict | None:
         try:
             stored = json.loads(marker.read_text())
             stored["entries"], stored.setdefault("shown", {})
-            # a changed template or configuration changes every generated page too
-            if app.env.config_status == CONFIG_OK and \
+            # a changed template or configuration changes every generated page too: the
+            # environment's configuration, and the HTML builder's (``html_*`` values, theme
+            # options: Sphinx then writes every document again, sphinx-doc/sphinx's
+            # BuildInfo), which the environment does not see
+            if app.env.config_status == CONFIG_OK and stored.get("build_info") == _build_info(app) and \
                     marker.stat().st_mtime >= app.builder.templates.newest_template_mtime():
                 return stored
         except (OSError, ValueError, KeyError, TypeError):
@@ -235,6 +238,12 @@ def _stored_marker(app) -> dict | None:
         return None
 
     return per_build(app, "stored_marker", load)
+
+
+def _build_info(app) -> str | None:
+    """The HTML builder's hash of its configuration and tags (what ``.buildinfo`` records)."""
+    info = getattr(app.builder, "build_info", None)
+    return f"{info.config_hash}:{info.tags_hash}" if info is not None else None
 
 
 def _compare_entries(app) -> tuple[set[str] | None, dict[str, str]]:
@@ -293,8 +302,9 @@ def write_marker(app, exc) -> None:
             {doc: entry_fingerprint(app.env, doc) for doc in getattr(app.env, "mlnotes_posts", {})}
         stored = _stored_marker(app)
         shown = {**(stored["shown"] if stored else {}), **per_build(app, "shown", dict)}
-        Path(app.outdir, MARKER).write_text(json.dumps({"entries": entries, "shown": shown},
-                                                       sort_keys=True, ensure_ascii=False))
+        Path(app.outdir, MARKER).write_text(json.dumps(
+            {"entries": entries, "shown": shown, "build_info": _build_info(app)},
+            sort_keys=True, ensure_ascii=False))
     elif exc is not None:
         Path(app.outdir, MARKER).unlink(missing_ok=True)
 

@@ -319,6 +319,18 @@ def test_the_first_post_of_a_category_shows_on_every_page(tmp_path):
     assert_same_as_clean_build(srcdir, tmp_path)
 
 
+def test_an_html_setting_reaches_the_generated_pages(built_blog, tmp_path):
+    """A changed ``html_*`` value makes Sphinx write every document again; the archive
+    pages, feeds and front pages, which it does not know of, follow too."""
+    srcdir, _ = built_blog
+    with open(srcdir / "conf.py", "a", encoding="utf-8") as conf:
+        conf.write('\nhtml_title = "另一个站名"\n')
+    build(srcdir)
+    html = srcdir / "_build" / "html"
+    assert "另一个站名" in (html / "blog" / "tag" / "甲.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
 def test_removing_a_post(built_blog, tmp_path):
     srcdir, _ = built_blog
     (srcdir / "posts" / "post-25.md").unlink()
