@@ -9,6 +9,7 @@ sideways imports still left, to be removed, and fails on any new one).  Here:
   other pages that changed, so that Sphinx writes them again;
 * titles and link lists (:func:`title`, :func:`link_list`), links re-based from the
   root directory to a page (:func:`rebase`), dates in Chinese (:func:`zh_date`);
+* a file written only when its content changed (:func:`write_if_changed`: the bundles);
 * the speed switch.
 
 A feature that uses the per-build state or the view tracking calls
@@ -28,7 +29,10 @@ read once per process, at ``config-inited``.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docutils import nodes
@@ -121,6 +125,19 @@ def note_read(app, env, docnames) -> None:
 def reset_purged(app, env) -> None:
     app.__dict__.pop("_mlnotes_purged", None)
 
+
+
+# -- files --------------------------------------------------------------------------------
+
+def write_if_changed(path: Path, content: str) -> str:
+    """Write *content* to *path* unless it already holds it (atomically: a parallel
+    writer or a reader never sees half a file); return a digest of *content*, for the
+    ``?v=`` of a link to it."""
+    if not path.is_file() or path.read_text(encoding="utf-8") != content:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
 
 
 # -- titles, links, dates ------------------------------------------------------------------

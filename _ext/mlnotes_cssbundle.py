@@ -27,12 +27,13 @@ cloud linked its own stylesheet from the sidebar; the sidebar no longer shows it
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mlnotes_core import write_if_changed
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -98,12 +99,7 @@ def make_bundle(app: Sphinx) -> str:
     outdir, seen = Path(app.outdir), set()
     parts = [f"/* {name} */\n{_read(outdir, name, seen)}\n" for name in bundled_files(app)]
     content = '@charset "UTF-8";\n' + "".join(parts)
-    target = outdir / BUNDLE
-    if not target.is_file() or target.read_text(encoding="utf-8") != content:
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        tmp.write_text(content, encoding="utf-8")
-        tmp.replace(target)
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
+    return write_if_changed(outdir / BUNDLE, content)
 
 
 # Per build process, once the bundle is made: its digest and the files in it.

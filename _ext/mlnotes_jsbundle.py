@@ -45,6 +45,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlnotes_core import write_if_changed
+
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
@@ -114,13 +116,7 @@ def make_bundle(outdir: Path, target: str, names: list[str]) -> str:
     for name in names:
         text = SOURCE_MAP.sub("", (outdir / name).read_text(encoding="utf-8")).rstrip()
         parts.append(f"/* {name} */\n{text}\n;\n")
-    content = "".join(parts)
-    path = outdir / target
-    if not path.is_file() or path.read_text(encoding="utf-8") != content:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
+    return write_if_changed(outdir / target, "".join(parts))
 
 
 # Per build process: the digest of each bundle made for the pages it wrote.
