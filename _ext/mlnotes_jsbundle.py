@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import os
 import re
 from pathlib import Path
@@ -86,19 +87,17 @@ def runs(app: Sphinx, scripts: list) -> dict[str, list]:
     common = set(getattr(app.builder, "_orig_js_files", ()))
 
     def kind(js) -> str | None:
-        if js not in common or not Path(app.outdir, _static(os.fspath(js.filename))).is_file():
+        found = _kind(js)   # first: an inline script has no file to look for
+        if found is None or js not in common or \
+                not Path(app.outdir, _static(os.fspath(js.filename))).is_file():
             return None
-        return _kind(js)
+        return found
 
     found: dict[str, list] = {}
-    i = 0
-    while i < len(scripts):
-        run = [scripts[i]]
-        while i + len(run) < len(scripts) and kind(scripts[i + len(run)]) == kind(run[0]):
-            run.append(scripts[i + len(run)])
-        i += len(run)
-        if kind(run[0]) and len(run) > 1 and kind(run[0]) not in found and _agree(run):
-            found[kind(run[0])] = run
+    for key, group in itertools.groupby(scripts, key=kind):
+        run = list(group)
+        if key and len(run) > 1 and key not in found and _agree(run):
+            found[key] = run
     return found
 
 
