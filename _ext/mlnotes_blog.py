@@ -60,18 +60,20 @@ def remember_read_docs(app, env, docnames) -> None:
     app.mlnotes_read_docs = set(docnames)
 
 
-def signature_of_build(app) -> list[tuple]:
-    """:func:`listing_signature` once per build (the documents are all read)."""
-    return per_build(app, "listing_signature", lambda: listing_signature(app.env))
+def changed_since_last_build(app, env, name: str, signature) -> bool:
+    """Whether ``signature()`` differs from what the last build kept in the environment
+    under *name*; the new one is kept.  Computed once per build (the documents are all
+    read)."""
+    def compare() -> bool:
+        old, new = getattr(env, name, None), signature()
+        setattr(env, name, new)
+        return old is not None and old != new
+
+    return per_build(app, name, compare)
 
 
 def listing_changed(app, env) -> bool:
-    def compare() -> bool:
-        old = getattr(env, "mlnotes_listing_signature", None)
-        env.mlnotes_listing_signature = new = signature_of_build(app)
-        return old is not None and old != new
-
-    return per_build(app, "listing_changed", compare)
+    return changed_since_last_build(app, env, "mlnotes_listing_signature", lambda: listing_signature(env))
 
 
 # -- archive pages and feeds: render each excerpt once, skip when unchanged -------
@@ -388,12 +390,7 @@ def sidebar_signature(env) -> tuple[str, ...]:
 
 
 def sidebar_changed(app, env) -> bool:
-    def compare() -> bool:
-        old = getattr(env, "mlnotes_sidebar_signature", None)
-        env.mlnotes_sidebar_signature = new = sidebar_signature(env)
-        return old is not None and old != new
-
-    return per_build(app, "sidebar_changed", compare)
+    return changed_since_last_build(app, env, "mlnotes_sidebar_signature", lambda: sidebar_signature(env))
 
 
 def neighbours(app) -> dict[str, tuple]:
