@@ -420,7 +420,9 @@ def pages_to_rewrite(app, env) -> list[str]:
         logger.info("the sidebar's categories changed: rewriting every page")
         drop_module_pages(app)
         return sorted(env.found_docs)
-    if module_pages_predate_templates(app):
+    # a changed template or configuration (the marker is then stale): Sphinx writes every
+    # document again, and viewcode's pages must follow
+    if module_pages_predate_templates(app) or (app.builder.format == "html" and _stored_marker(app) is None):
         drop_module_pages(app)
     if app.builder.format != "html" or not app.config.post_show_prev_next:
         return []

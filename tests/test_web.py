@@ -252,6 +252,20 @@ def test_a_build_that_reads_nothing_recomputes_no_view(tmp_path, monkeypatch):
     assert (read, ranked) == (["posts/gamma"], [1])
 
 
+def test_source_pages_follow_an_html_setting(tmp_path):
+    """A changed ``html_*`` value makes Sphinx write every document again; viewcode's
+    pages, which it skips by their module's time, follow too."""
+    srcdir = copy_root("web", tmp_path)
+    build(srcdir)
+    with (srcdir / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write('\nhtml_title = "另一个站名"\n')
+    app, _, _ = build(srcdir)
+    assert "_modules/webpkg/tools" in app.written
+    source_page = srcdir / "_build" / "html" / "_modules" / "webpkg" / "tools.html"
+    assert "另一个站名" in source_page.read_text(encoding="utf-8")
+    assert_same_as_clean_build(srcdir, tmp_path)
+
+
 def test_source_pages_follow_a_template_edit(tmp_path):
     """Sphinx writes every page again after a template edit; viewcode's pages too, now."""
     srcdir = copy_root("web", tmp_path)
