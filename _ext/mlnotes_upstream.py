@@ -373,6 +373,14 @@ PATCHES: tuple[Patch, ...] = (
            PYDATA, "73b151b7df2d9239"),
           ("file:sphinx_book_theme:theme/sphinx_book_theme/static/scripts/sphinx-book-theme.js",
            BOOK_THEME, "20f5c4379fa2fa1a")),
+    *_row("C15", "mlnotes_doctree_leak:detach_stored_nodes", "fix",
+          "Cut the nodes the environment keeps (titles, ABlog's excerpts, bibtex's citation nodes) "
+          "loose from their page's document: docutils' Element.copy keeps _document, so "
+          "environment.pickle held every page's doctree.", None,
+          ("docutils.nodes.Element.copy", DOCUTILS, "8609d54e99b1ff6c"),
+          ("sphinx.environment.collectors.title.TitleCollector.process_doc", SPHINX, "7c9e4a6104b0e8f9"),
+          ("ablog.post.process_posts", ABLOG, "7e7db666265c3028"),
+          ("sphinxcontrib.bibtex.directives.BibliographyDirective.run", BIBTEX, "8958d66a05affc58")),
     *_row("C13", "mlnotes_book:relation_pages", "fix",
           "Rewrite the pages whose parent in the toctrees or previous/next page changed: Sphinx writes "
           "only pages whose source changed, and the theme's sidebar depends on the parent.",

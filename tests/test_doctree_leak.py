@@ -8,6 +8,7 @@ graph of pickled doctrees, the minimal reproduction's and the real site's.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 import pickle
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import mlnotes_doctree_leak
 import pytest
-from conftest import ROOT, build, copy_root
+from conftest import ROOT, build, copy_root, replace_in, write_post
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
@@ -27,8 +28,9 @@ MAX_DOCTREE_BYTES = 100_000
 MAX_BYTES_PER_CHAR = 20
 
 
-def foreign_objects(doctree: nodes.document) -> list[str]:
-    """What the unpickled *doctree* reaches that it must not: another document, an env, an app."""
+def foreign_objects(doctree: nodes.document | BuildEnvironment) -> list[str]:
+    """What the unpickled *doctree* (or environment) reaches that it must not: another
+    document, an environment, an application."""
     found, seen, todo = [], {id(doctree)}, [doctree]
     while todo:
         obj = todo.pop()
@@ -110,3 +112,42 @@ def test_site_doctrees_hold_only_their_page(site_html):
 @pytest.mark.slow
 def test_doctrees_are_not_published(site_html):
     assert not (site_html / ".doctrees").exists(), "the doctrees would be uploaded with the site"
+
+
+def environment_documents(path: Path) -> list[str]:
+    """The documents an unpickled ``environment.pickle`` reaches (none, when nodes it keeps
+    were cut loose from their pages)."""
+    env = load(path)
+    assert isinstance(env, BuildEnvironment)
+    return sorted(set(foreign_objects(env)))
+
+
+def test_environment_keeps_no_page_documents(tmp_path):
+    """A post's title, ABlog's excerpt of it and its bibliography's citation nodes are kept
+    in the environment without the document they came from: before the fix each named
+    the page's whole doctree, so ``environment.pickle`` held every page."""
+    src = copy_root("blog", tmp_path)
+    (src / "refs.bib").write_text(
+        "@book{knuth68,\n  author = {Donald E. Knuth},\n  title = {Fundamental Algorithms},\n"
+        "  publisher = {Addison-Wesley},\n  year = {1968},\n}\n", encoding="utf-8")
+    (src / "posts").mkdir(exist_ok=True)
+    write_post(src, "one", dt.date(2024, 1, 1), title="第一篇",
+               body="正文第一段，引用 {cite:p}`knuth68`，再引用[第二篇](two.md)。",
+               extra="")
+    replace_in(src / "posts" / "one.md", "更多内容。\n", "更多内容。\n\n```{bibliography}\n```\n")
+    write_post(src, "two", dt.date(2024, 2, 1), title="第二篇", body="第二篇的第一段。")
+    app, read, warnings = build(src)
+    assert "posts/one" in read, warnings
+    env = load(src / "_build" / "doctrees" / "environment.pickle")
+    # what the fix acts on is there
+    assert env.titles["posts/one"].astext() == "第一篇"
+    assert "正文第一段" in env.ablog_posts["posts/one"][0]["excerpt"][0].astext()
+    assert any(key.docname == "posts/one" and value.citation_nodes
+               for key, value in env.domaindata["cite"]["bibliographies"].items())
+    assert foreign_objects(env) == []
+
+
+@pytest.mark.slow
+def test_site_environment_keeps_no_page_documents(site_html):
+    """The same for the built site: its pickled environment reaches no page's doctree."""
+    assert environment_documents(site_doctrees(site_html) / "environment.pickle") == []
