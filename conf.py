@@ -57,6 +57,7 @@ extensions = [
     "mlnotes_graph",
     "mlnotes_cjk",
     "mlnotes_shared_html",
+    "mlnotes_prune",  # the pages of removed documents leave the output
     "mlnotes_sitemap",
     "mlnotes_buildspeed",
 ]

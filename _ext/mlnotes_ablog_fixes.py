@@ -39,6 +39,10 @@ def reset_blog(app) -> None:
         blog.category[label] = Collection(blog.category, label, name, path=path)
 
 
+def reset_blog_each_build(app, env, docnames) -> None:
+    reset_blog(app)
+
+
 def use_front_matter_excerpt(app, doctree) -> None:
     """Replace ABlog's automatic excerpt (first paragraph) by the front matter's.
 
@@ -104,6 +108,7 @@ def setup(app):
     app.connect("env-merge-info", merge_ablog_posts)
     app.connect("config-inited", declare_ablog_parallel_safe)
     app.connect("builder-inited", reset_blog, priority=400)
+    app.connect("env-before-read-docs", reset_blog_each_build, priority=100)
     app.connect("doctree-read", use_front_matter_excerpt, priority=600)
     app.connect("html-page-context", catalog_counts)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

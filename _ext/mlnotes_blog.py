@@ -33,6 +33,7 @@ from mlnotes_core import (
     changed_views,
     per_build,
     rebase,
+    remove_output,
     speed_patches_on,
     track_builds,
 )
@@ -298,12 +299,34 @@ def lists_changed(posts, changed: set[str] | None) -> bool:
     return changed is None or any(post.docname in changed for post in posts)
 
 
+def prune_generated_pages(app, exc) -> None:
+    """Remove the archive pages, feeds and front pages the last build made and this one
+    no longer does (a tag no post has any more, a front page past the last): every page
+    and feed generated calls :func:`shows_other_posts`, so the marker's keys are the
+    generated output."""
+    if exc is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    try:
+        previous = set(json.loads((outdir / MARKER).read_text())["shown"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    feeds = getattr(app.config, "blog_feed_templates", None) or {"atom": {}}
+    for key in sorted(previous - set(per_build(app, "shown", dict))):
+        kind, _, name = key.partition(":")
+        if kind == "page":
+            remove_output(outdir, Path(app.builder.get_outfilename(name)))
+        elif kind == "feed":
+            for root in feeds:
+                remove_output(outdir, outdir / name / f"{root}.xml")
+
+
 def write_marker(app, exc) -> None:
     if exc is None and app.builder.format == "html":
         entries = _changes(app)[1] or \
             {doc: entry_fingerprint(app.env, doc) for doc in getattr(app.env, "mlnotes_posts", {})}
-        stored = _stored_marker(app)
-        shown = {**(stored["shown"] if stored else {}), **per_build(app, "shown", dict)}
+        # what this build generates, each page and feed (the others were just pruned)
+        shown = per_build(app, "shown", dict)
         Path(app.outdir, MARKER).write_text(json.dumps(
             {"entries": entries, "shown": shown, "build_info": _build_info(app)},
             sort_keys=True, ensure_ascii=False))
@@ -465,6 +488,8 @@ def setup(app):
     app.connect("builder-inited", memoize_to_html)
     app.connect("env-purge-doc", purge_excerpt)
     app.connect("build-finished", save_excerpts)
+    # before the sitemap (400) and the search index (500), which read the output
+    app.connect("build-finished", prune_generated_pages, priority=300)
     app.connect("build-finished", write_marker)
     wrap_ablog_page_generators(app)
     return {"version": __version__, "env_version": ENV_VERSION,

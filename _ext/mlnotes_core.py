@@ -67,6 +67,34 @@ def track_builds(app: Sphinx) -> None:
     app.connect("env-before-read-docs", note_read, priority=100)
     app.connect("env-purge-doc", note_purged)
     app.connect("env-updated", reset_purged)
+    app.connect("write-started", note_page_assets)
+    app.connect("build-finished", restore_page_assets)
+
+
+def note_page_assets(app, builder) -> None:
+    app._mlnotes_registered_assets = (list(app.registry.js_files), list(app.registry.css_files))
+
+
+def restore_page_assets(app, exception) -> None:
+    """Forget the scripts and stylesheets that pages added for themselves.
+
+    A page's ``html-page-context`` may add its own (pydata-sphinx-theme adds
+    ``DOCUMENTATION_OPTIONS.pagename = ...`` to every page), and ``Sphinx.add_js_file``
+    records it in the registry as well as for the page.  The builder forgets it at the next
+    page, the registry never does: ``prepare_writing`` gives every page of the next build
+    all that the registry holds, so a second build of one application (the preview server)
+    put the ``pagename`` of every page of the first build on every page.  The registry, and
+    the builder's own lists, are left as they were when writing started (Sphinx 9.0.4;
+    ``sphinx.application.Sphinx.add_js_file``, ``StandaloneHTMLBuilder.prepare_writing``;
+    no upstream issue found)."""
+    saved = app.__dict__.pop("_mlnotes_registered_assets", None)
+    if saved is not None:
+        app.registry.js_files[:], app.registry.css_files[:] = saved
+    builder = app.builder
+    for name in ("_js_files", "_css_files"):
+        backup = getattr(builder, f"_orig{name}", None)
+        if backup is not None:
+            getattr(builder, name)[:] = backup
 
 
 def per_build(app, name: str, compute):
@@ -138,6 +166,17 @@ def write_if_changed(path: Path, content: str) -> str:
         tmp.write_text(content, encoding="utf-8")
         tmp.replace(path)
     return hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
+
+
+def remove_output(outdir: Path, path: Path) -> None:
+    """Delete the output file *path* and the directories under *outdir* it leaves empty
+    (a page no longer made: Sphinx itself never deletes one)."""
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    while parent != outdir and parent.is_relative_to(outdir) and parent.is_dir() \
+            and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
 
 
 # -- titles, links, dates ------------------------------------------------------------------

@@ -247,12 +247,12 @@ def _on_builder_inited(app: Sphinx) -> None:
 
 
 def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    global _MATHJAX
+    # Node stops with the build; the drawn formulas stay, and a next build of the same
+    # application (the preview server, tools/serve.py) starts Node again on first use.
     if _MATHJAX is not None:
         if exception is None:
             _MATHJAX.save()
         _MATHJAX.close()
-        _MATHJAX = None
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

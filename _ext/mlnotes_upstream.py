@@ -138,7 +138,8 @@ PATCHES: tuple[Patch, ...] = (
           ("ablog.setup", ABLOG, "e97f233fb199d063"),
           ("ablog.post.process_posts", ABLOG, "7e7db666265c3028")),
     *_row("12", "mlnotes_ablog_fixes:reset_blog", "fix",
-          "Clear ABlog's process-wide registry Blog._dict, so that each build starts afresh.", None,
+          "Clear ABlog's process-wide registry Blog._dict, so that each build starts afresh "
+          "(at builder-inited, and as each build of one application starts reading).", None,
           ("ablog.blog.Blog.__init__", ABLOG, "81f88c1daea7251e")),
     *_row("13", "mlnotes_ablog_fixes:reset_blog", "fix",
           "Create the blog_categories collections up front, with Chinese names and ASCII slug paths.", None,
@@ -381,6 +382,18 @@ PATCHES: tuple[Patch, ...] = (
           ("sphinx.environment.collectors.title.TitleCollector.process_doc", SPHINX, "7c9e4a6104b0e8f9"),
           ("ablog.post.process_posts", ABLOG, "7e7db666265c3028"),
           ("sphinxcontrib.bibtex.directives.BibliographyDirective.run", BIBTEX, "8958d66a05affc58")),
+    *_row("C16", "tools/serve.py#make_app", "read",
+          "The preview server reuses sphinx-autobuild's middleware that adds the reload script to "
+          "every HTML page (and its WebSocket path, /websocket-reload).", None,
+          ("sphinx_autobuild.middleware.JavascriptInjectorMiddleware", "sphinx-autobuild==2025.8.25",
+           "d9e9260044d6e2a8")),
+    *_row("C17", "mlnotes_core:restore_page_assets", "fix",
+          "Forget, after each build, the scripts and stylesheets pages added for themselves: "
+          "Sphinx.add_js_file records them in the registry too, and prepare_writing gives every page "
+          "of the next build of the same application all of them.", None,
+          ("sphinx.application.Sphinx.add_js_file", SPHINX, "528071c4238a35ed"),
+          ("sphinx.builders.html.StandaloneHTMLBuilder.prepare_writing", SPHINX, "ee5af193aca736e4"),
+          ("sphinx.builders.html.StandaloneHTMLBuilder.handle_page", SPHINX, "2b5d65935d040ba2")),
     *_row("C13", "mlnotes_book:relation_pages", "fix",
           "Rewrite the pages whose parent in the toctrees or previous/next page changed: Sphinx writes "
           "only pages whose source changed, and the theme's sidebar depends on the parent.",

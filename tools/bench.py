@@ -325,13 +325,15 @@ def retag(src: Path) -> None:
     post.write_text(text[:start] + "tags: [新标签]" + text[end + 1:], encoding="utf-8")
 
 
-def serve_latency(src: Path, runs: int = 3) -> dict:
+def serve_latency(src: Path, runs: int = 3, *, autobuild: bool = False) -> dict:
     """``make serve`` at work: seconds from saving a post to Chromium showing the change.
 
-    sphinx-autobuild as the Makefile starts it (the search index left out, ``-D
-    mlnotes_search_index=0``), on the output the benchmark's builds left; a post open in
-    the browser; each run appends a sentence to it and waits until the page, reloaded by
-    sphinx-autobuild, shows it.  The median of *runs*."""
+    The preview server as the Makefile starts it (``tools/serve.py``, the search index left
+    out: ``-D mlnotes_search_index=0``), on the output the benchmark's builds left; a post
+    open in the browser; each run appends a sentence to it and waits until the page,
+    reloaded by the server, shows it.  The median of *runs*.  With *autobuild*, the same
+    with sphinx-autobuild, which runs a new ``sphinx-build`` for each change (what ``make
+    serve`` ran before ``tools/serve.py``): the baseline, measured in the same run."""
     import socket
     import urllib.request
 
@@ -344,9 +346,13 @@ def serve_latency(src: Path, runs: int = 3) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    cmd = [sys.executable, "-m", "sphinx_autobuild", "-b", "html", "-q", "-D", "mlnotes_search_index=0",
-           str(src), str(src / "_build" / "html"), "--host", "127.0.0.1", "--port", str(port),
-           "--ignore", str(src / "_build")]
+    out = src / "_build" / "html"
+    cmd = [sys.executable, str(ROOT / "tools" / "serve.py"), "-d", str(out / ".doctrees"),
+           "-D", "mlnotes_search_index=0", str(src), str(out), "--host", "127.0.0.1", "--port", str(port)]
+    if autobuild:
+        cmd = [sys.executable, "-m", "sphinx_autobuild", "-b", "html", "-q", "-D", "mlnotes_search_index=0",
+               str(src), str(out), "--host", "127.0.0.1", "--port", str(port),
+               "--ignore", str(src / "_build")]
     env = {**os.environ, "PYTHONPATH": str(src)}
     server = subprocess.Popen(cmd, cwd=src, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/posts/post-0001.html"
@@ -360,15 +366,15 @@ def serve_latency(src: Path, runs: int = 3) -> dict:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("sphinx-autobuild did not start") from None
+                    raise RuntimeError("the preview server did not start") from None
                 time.sleep(0.5)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium)
             page = browser.new_page()
             page.goto(url)
             for i in range(runs):
-                marker = f"预览第{i}次改动"
-                time.sleep(2)   # past sphinx-autobuild's wait after a change
+                marker = f"预览第{i}次改动{time.time_ns()}"   # new to the page each time
+                time.sleep(2)   # the previous reload has settled
                 t0 = time.perf_counter()
                 text = post.read_text(encoding="utf-8")
                 post.write_text(text.replace("## 小结\n\n", f"## 小结\n\n{marker}"), encoding="utf-8")
@@ -415,6 +421,7 @@ def bench_variant(work: Path, n: int, variant: str, *, steps: bool, parallel: bo
         res["retag"] = run_build(src)
     if serve:
         res["serve"] = serve_latency(src)
+        res["serve_autobuild"] = serve_latency(src, autobuild=True)
     if parallel:
         shutil.rmtree(src / "_build")
         # parallel read: ABlog made parallel-read safe by _ext/mlnotes_blog.py
@@ -499,7 +506,7 @@ def table(results: list[dict]) -> str:
         "| front page (KiB) "
         "| .doctrees (MiB) | largest post doctree (KiB) "
         "| no change (s, read/written) | body edit | add post | retag | -j 2 (s) | latexpdf (s) "
-        "| preview (s) |",
+        "| preview (s; sphinx-autobuild) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
@@ -516,6 +523,8 @@ def table(results: list[dict]) -> str:
         j2 = f"{r['full_j2']['seconds']:.1f}" if "full_j2" in r else "–"
         latex = f"{r['latexpdf_seconds']:.0f}" if "latexpdf_seconds" in r else "–"
         serve = f"{r['serve']['seconds']:.1f}" if r.get("serve") else "–"
+        if r.get("serve_autobuild"):
+            serve += f"; {r['serve_autobuild']['seconds']:.1f}"
         lines.append(
             f"| {r['n']} | {r['variant']} | {full:.1f} | {ratio} | {1000 * full / r['n']:.0f} | "
             f"{r['full']['peak_mib']:.0f} | {r['output_mib']:.1f} | {r['post_page_kib']:.1f} | "
