@@ -36,7 +36,7 @@ TEX_PACKAGES := latexmk texlive-xetex texlive-lang-chinese texlive-latex-recomme
                 poppler-utils
 
 .DEFAULT_GOAL := help
-.PHONY: icons help venv html test test-fast test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-axe inventories
+.PHONY: icons help venv html test test-fast test-latest test-browser lint serve new-post latexpdf tex-packages bench clean clean-venv vendor-axe inventories
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -89,6 +89,15 @@ test-fast: $(TEST_STAMP) $(NODE_STAMP)  ## The edit loop: ruff, and the tests th
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest --fast -q -n 2 $(PYTEST_ARGS)
 
+# The upgrade canary: the whole suite in a fresh venv holding the newest release of every
+# dependency (tools/latest.py; torch stays at its pin), the build in _build/latest.  It prints
+# each pin beside the newest version; README, "Upgrading the dependencies", keeps the result.
+LATEST      := .venv-latest
+test-latest: $(NODE_STAMP)  ## The upgrade canary: make test with the newest version of every dependency
+	@mkdir -p $(BUILDDIR)/latest
+	$(PYTHON) tools/latest.py --venv $(LATEST) --out $(BUILDDIR)/latest | tee $(BUILDDIR)/latest/versions.txt
+	$(MAKE) test VENV=$(LATEST) BUILDDIR=$(BUILDDIR)/latest
+
 test-browser: $(TEST_ENV)  ## Build, then only the browser tests (Chromium: search, a11y, phones, contrast)
 	@$(NEED_DOT)
 	$(SPHINXBUILD) -b html -d $(DOCTREES) $(STRICT) $(SPHINXOPTS) . $(BUILDDIR)/html
@@ -97,7 +106,7 @@ test-browser: $(TEST_ENV)  ## Build, then only the browser tests (Chromium: sear
 # (locales/ is skipped: the .po catalog is not reST and sphinx-lint misreads it)
 lint: $(TEST_STAMP)  ## Ruff and sphinx-lint only
 	$(VPY) -m ruff check .
-	$(VPY) -m sphinxlint --ignore .venv --ignore _build --ignore tests/roots --ignore locales .
+	$(VPY) -m sphinxlint --ignore .venv --ignore $(LATEST) --ignore _build --ignore tests/roots --ignore locales .
 
 # tools/serve.py keeps the Sphinx application between builds: a saved post is built in
 # memory (1.3 s to the browser at 1,000 posts; a new sphinx-build per change took 2.4 s).

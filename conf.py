@@ -62,7 +62,7 @@ extensions = [
     "mlnotes_buildspeed",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", ".venv", "node_modules", "README.md", "tests", "_ext", "tools", "**/README.md"]
+exclude_patterns = ["_build", ".venv*", "node_modules", "README.md", "tests", "_ext", "tools", "**/README.md"]
 # Posts and concepts are Markdown; index and API pages are reST.
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 # Warnings we do not want to be silenced by accident: keep this list empty.
