@@ -78,3 +78,18 @@ def test_site_tests_pass_after_make_new_post(tmp_path):
                          cwd=copy, env={**os.environ, "MLNOTES_BUILT_HTML": str(html)},
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def test_the_canary_unpins_every_dependency_but_torch(tmp_path):
+    """``make test-latest`` asks for every dependency of ``pyproject.toml`` unpinned (the
+    ``site`` and ``test`` extras and the package's own), except PyTorch."""
+    import latest
+
+    (tmp_path / "base.txt").write_text("Sphinx==9.0.4\n# a comment\n", encoding="utf-8")
+    (tmp_path / "req.txt").write_text("-r base.txt\ntorch==2.13.0  # the oracle\n", encoding="utf-8")
+    pinned = latest.pins(tmp_path / "req.txt")
+    assert pinned == {"sphinx": "9.0.4", "torch": "2.13.0"}
+    wanted = latest.wanted(Path(__file__).resolve().parents[1] / "pyproject.toml", pinned)
+    assert "torch==2.13.0" in wanted
+    assert {"sphinx", "myst-parser", "ablog", "pytest", "numpy"} <= set(wanted)
+    assert [w for w in wanted if "==" in w] == ["torch==2.13.0"]
