@@ -12,8 +12,6 @@
 * **Front-matter excerpts.**  A post's ``excerpt`` in its front matter replaces ABlog's
   first paragraph, and ABlog's copy of every post's whole document tree, kept for
   full-text feeds, is dropped when the feeds carry excerpts.
-* **Valid excerpt markup** (:func:`excerpt_block`, used by ``mlnotes_blog``'s excerpt
-  rendering): ABlog wraps an excerpt's paragraphs in one more ``<p>``.
 * **Catalog counts** for ``_templates/ablog/catalog.html``: each collection with its
   number of posts, most first.
 
@@ -24,6 +22,7 @@ Incremental builds of ABlog's pages (which pages and feeds to write again) are
 from __future__ import annotations
 
 from docutils import nodes
+from mlnotes_core import post_records
 
 __version__ = "1.0"
 
@@ -56,23 +55,11 @@ def use_front_matter_excerpt(app, doctree) -> None:
     if not app.config.blog_feed_fulltext:
         for info in infos:
             info["doctree"] = None
-    meta = getattr(env, "mlnotes_posts", {}).get(env.docname)
+    meta = post_records(env).get(env.docname)
     if not meta or not meta.get("excerpt"):
         return
     for info in infos:
         info["excerpt"] = [nodes.paragraph(meta["excerpt"], meta["excerpt"])]
-
-
-EXCERPT_OPEN = '<p class="ablog-post-excerpt">'
-
-
-def excerpt_block(html: str) -> str:
-    """ABlog wraps an excerpt's paragraphs in one more paragraph, and a ``<p>`` inside a
-    ``<p>`` is invalid HTML that browsers split apart; make the wrapper a ``<div>``."""
-    body = html.strip()
-    if body.startswith(EXCERPT_OPEN) and body.endswith("</p>"):
-        return '<div class="ablog-post-excerpt">' + body[len(EXCERPT_OPEN):-len("</p>")] + "</div>\n"
-    return html
 
 
 def merge_ablog_posts(app, env, docnames, other) -> None:

@@ -12,8 +12,7 @@ being re-read.
 from __future__ import annotations
 
 from docutils import nodes
-from mlnotes_core import changed_views, link_list, title, track_builds
-from mlnotes_linkgraph import graph, is_knowledge_page
+from mlnotes_core import changed_views, graph, is_knowledge_page, link_list, post_records, title, track_builds
 from sphinx import addnodes
 
 __version__ = "1.0"
@@ -21,7 +20,7 @@ __version__ = "1.0"
 
 def sort_pages(env, docnames) -> list[str]:
     """Newest post first, then other pages by title: a stable, meaningful order."""
-    posts = getattr(env, "mlnotes_posts", {})
+    posts = post_records(env)
 
     def key(doc):
         date = posts.get(doc, {}).get("date")

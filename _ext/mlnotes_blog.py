@@ -20,67 +20,52 @@ This extension tells Sphinx which pages to write again:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import pickle
 import re
 from pathlib import Path
 from urllib.parse import urljoin
 
-from mlnotes_ablog_fixes import excerpt_block
 from mlnotes_core import (
     add_speed_switch,
     changed_views,
-    per_build,
     rebase,
-    remove_output,
     speed_patches_on,
     track_builds,
+)
+from mlnotes_listing import (
+    changed_posts,
+    listing_changed,
+    lists_changed,
+    shows_other_posts,
+    sidebar_changed,
+    stored_marker,
+    track_listing,
 )
 from sphinx.util import logging
 
 __version__ = "1.0"
 # Bump when the doctrees or env data this extension stores change shape, so that
 # Sphinx discards pickled environments made by an older version.
-ENV_VERSION = 7
+ENV_VERSION = 8
 
 logger = logging.getLogger(__name__)
 
 
-def listing_signature(env) -> list[tuple]:
-    """What the blog's lists and sidebars show of each post (not its body)."""
-    posts = getattr(env, "mlnotes_posts", {})
-    return sorted(
-        (docname, meta.get("title"), str(meta.get("date")), meta.get("category"),
-         tuple(meta.get("tags", ())), meta.get("author"))
-        for docname, meta in posts.items()
-    )
-
-
-def remember_read_docs(app, env, docnames) -> None:
-    app.mlnotes_read_docs = set(docnames)
-
-
-def changed_since_last_build(app, env, name: str, signature) -> bool:
-    """Whether ``signature()`` differs from what the last build kept in the environment
-    under *name*; the new one is kept.  Computed once per build (the documents are all
-    read)."""
-    def compare() -> bool:
-        old, new = getattr(env, name, None), signature()
-        setattr(env, name, new)
-        return old is not None and old != new
-
-    return per_build(app, name, compare)
-
-
-def listing_changed(app, env) -> bool:
-    return changed_since_last_build(app, env, "mlnotes_listing_signature", lambda: listing_signature(env))
-
-
 # -- archive pages and feeds: render each excerpt once, skip when unchanged -------
 
-MARKER = ".mlnotes-blog-pages.json"
 IMAGE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")_images/')
+
+
+EXCERPT_OPEN = '<p class="ablog-post-excerpt">'
+
+
+def excerpt_block(html: str) -> str:
+    """ABlog wraps an excerpt's paragraphs in one more paragraph, and a ``<p>`` inside a
+    ``<p>`` is invalid HTML that browsers split apart; make the wrapper a ``<div>``."""
+    body = html.strip()
+    if body.startswith(EXCERPT_OPEN) and body.endswith("</p>"):
+        return '<div class="ablog-post-excerpt">' + body[len(EXCERPT_OPEN):-len("</p>")] + "</div>\n"
+    return html
 
 
 def memoize_to_html(app) -> None:
@@ -184,98 +169,6 @@ def save_excerpts(app, exc) -> None:
             pickle.dump({"version": ENV_VERSION, "excerpts": app._mlnotes_excerpts}, f)
 
 
-def entry_fingerprint(env, docname: str) -> str:
-    """What the lists and feeds show of a post, before references are resolved.
-
-    ABlog's record of each section posted from *docname* (title, dates, tags,
-    author, image ...), with the excerpt's document tree.  The rendered excerpt
-    also shows the titles of the pages it links to: a post whose excerpt links
-    to a page read again counts as changed anyway (``purge_excerpt``).
-    """
-    records = [{key: (("".join(node.pformat() for node in value)) if key == "excerpt" else value)
-                for key, value in record.items() if key != "doctree"}
-               for record in getattr(env, "ablog_posts", {}).get(docname, [])]
-    return hashlib.sha256(json.dumps(records, ensure_ascii=False, sort_keys=True,
-                                     default=str).encode()).hexdigest()
-
-
-def changed_posts(app) -> set[str] | None:
-    """The posts whose entries on archive pages, feeds and front pages may be stale.
-
-    ``None`` means "all of them": no marker from a successful previous build, a
-    template newer than the marker, a changed configuration, or a changed sidebar.  Otherwise the posts
-    read in this build whose entry (:func:`entry_fingerprint`: title, date, category,
-    tags, excerpt ...) differs from the one the marker records, the posts the marker
-    records that are gone, and those whose excerpts link to a page read again that now
-    shows another title (``mlnotes_linkgraph.link_texts``); an empty set means every
-    such page is current.  A page that lists posts is also written again when the
-    list itself changed (:func:`shows_other_posts`: a post joined, left or moved).
-    Computed once per build.
-    """
-    return _changes(app)[0]
-
-
-def _changes(app) -> tuple[set[str] | None, dict[str, str]]:
-    """:func:`changed_posts`, and the entries the marker is to record (empty: all anew)."""
-    return per_build(app, "changed_posts", lambda: _compare_entries(app))
-
-
-def _stored_marker(app) -> dict | None:
-    """The marker of the last successful build, if it is still valid for this one."""
-    def load() -> dict | None:
-        from sphinx.environment import CONFIG_OK
-
-        marker = Path(app.outdir, MARKER)
-        try:
-            stored = json.loads(marker.read_text())
-            stored["entries"], stored.setdefault("shown", {})
-            # a changed template or configuration changes every generated page too: the
-            # environment's configuration, and the HTML builder's (``html_*`` values, theme
-            # options: Sphinx then writes every document again, sphinx-doc/sphinx's
-            # BuildInfo), which the environment does not see
-            if app.env.config_status == CONFIG_OK and stored.get("build_info") == _build_info(app) and \
-                    marker.stat().st_mtime >= app.builder.templates.newest_template_mtime():
-                return stored
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        return None
-
-    return per_build(app, "stored_marker", load)
-
-
-def _build_info(app) -> str | None:
-    """The HTML builder's hash of its configuration and tags (what ``.buildinfo`` records)."""
-    info = getattr(app.builder, "build_info", None)
-    return f"{info.config_hash}:{info.tags_hash}" if info is not None else None
-
-
-def _compare_entries(app) -> tuple[set[str] | None, dict[str, str]]:
-    stored = _stored_marker(app)
-    if stored is None or sidebar_changed(app, app.env):   # every page is written again
-        return None, {}
-    entries = stored["entries"]
-    posts = set(getattr(app.env, "mlnotes_posts", {}))
-    read = getattr(app, "mlnotes_read_docs", set()) & posts
-    fresh = {doc: entry_fingerprint(app.env, doc) for doc in read}
-    changed = {doc for doc in read if fresh[doc] != entries.get(doc)} | (set(entries) - posts)
-    relinked = app.__dict__.get("_mlnotes_relinked_posts", set()) & posts
-    if relinked:  # their excerpts link to a page read again: did its title change?
-        from mlnotes_linkgraph import link_texts
-
-        changed |= relinked & set(link_texts(app, app.env))
-    return changed, {doc: entry for doc, entry in {**entries, **fresh}.items() if doc in posts}
-
-
-def shows_other_posts(app, key: str, shown: list) -> bool:
-    """Whether the generated page or feed *key* lists other posts, or the same posts in
-    another order, than the last build's (``shown``: what it lists, as strings).  What
-    it lists now is recorded for the next build's marker."""
-    digest = hashlib.sha256(json.dumps(shown, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
-    per_build(app, "shown", dict)[key] = digest
-    stored = _stored_marker(app)
-    return stored is None or stored["shown"].get(key) != digest
-
-
 def _listed(context: dict) -> tuple[list, list[str]]:
     """What an ABlog archive page shows: the posts whose whole entry (excerpt and all)
     it shows, and the list itself, as strings."""
@@ -288,50 +181,6 @@ def _listed(context: dict) -> tuple[list, list[str]]:
     if context.get("post") is not None:   # a redirect page: a link
         return [], [context["post"].docname]
     return [], []
-
-
-def posts_changed(app, env) -> bool:
-    """True when some post's entry in the lists changed in this build."""
-    return changed_posts(app) != set()
-
-
-def lists_changed(posts, changed: set[str] | None) -> bool:
-    return changed is None or any(post.docname in changed for post in posts)
-
-
-def prune_generated_pages(app, exc) -> None:
-    """Remove the archive pages, feeds and front pages the last build made and this one
-    no longer does (a tag no post has any more, a front page past the last): every page
-    and feed generated calls :func:`shows_other_posts`, so the marker's keys are the
-    generated output."""
-    if exc is not None or app.builder.format != "html":
-        return
-    outdir = Path(app.outdir)
-    try:
-        previous = set(json.loads((outdir / MARKER).read_text())["shown"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    feeds = getattr(app.config, "blog_feed_templates", None) or {"atom": {}}
-    for key in sorted(previous - set(per_build(app, "shown", dict))):
-        kind, _, name = key.partition(":")
-        if kind == "page":
-            remove_output(outdir, Path(app.builder.get_outfilename(name)))
-        elif kind == "feed":
-            for root in feeds:
-                remove_output(outdir, outdir / name / f"{root}.xml")
-
-
-def write_marker(app, exc) -> None:
-    if exc is None and app.builder.format == "html":
-        entries = _changes(app)[1] or \
-            {doc: entry_fingerprint(app.env, doc) for doc in getattr(app.env, "mlnotes_posts", {})}
-        # what this build generates, each page and feed (the others were just pruned)
-        shown = per_build(app, "shown", dict)
-        Path(app.outdir, MARKER).write_text(json.dumps(
-            {"entries": entries, "shown": shown, "build_info": _build_info(app)},
-            sort_keys=True, ensure_ascii=False))
-    elif exc is not None:
-        Path(app.outdir, MARKER).unlink(missing_ok=True)
 
 
 def archive_pages(app):
@@ -405,17 +254,6 @@ def wrap_ablog_page_generators(app) -> None:
             app.connect("html-collect-pages", ours[listener.handler], priority=listener.priority)
 
 
-def sidebar_signature(env) -> tuple[str, ...]:
-    """What the sidebar every page carries shows of the posts: the categories that have
-    one (``_templates/mlnotes-categories.html``), nothing else."""
-    posts = getattr(env, "mlnotes_posts", {})
-    return tuple(sorted({meta["category"] for meta in posts.values() if meta.get("category")}))
-
-
-def sidebar_changed(app, env) -> bool:
-    return changed_since_last_build(app, env, "mlnotes_sidebar_signature", lambda: sidebar_signature(env))
-
-
 def neighbours(app) -> dict[str, tuple]:
     """Each post's previous and next post (docname and title), as ABlog links them at
     the foot of the post (``post_show_prev_next``, ABlog's ``link_posts``: published
@@ -445,7 +283,7 @@ def pages_to_rewrite(app, env) -> list[str]:
         return sorted(env.found_docs)
     # a changed template or configuration (the marker is then stale): Sphinx writes every
     # document again, and viewcode's pages must follow
-    if module_pages_predate_templates(app) or (app.builder.format == "html" and _stored_marker(app) is None):
+    if module_pages_predate_templates(app) or (app.builder.format == "html" and stored_marker(app) is None):
         drop_module_pages(app)
     if app.builder.format != "html" or not app.config.post_show_prev_next:
         return []
@@ -483,14 +321,11 @@ def setup(app):
     app.setup_extension("mlnotes_ablog_fixes")
     app.setup_extension("mlnotes_post_info")
     app.setup_extension("mlnotes_linkgraph")
-    app.connect("env-before-read-docs", remember_read_docs)
+    track_listing(app)   # the marker of what each generated page lists (mlnotes_listing)
     app.connect("env-get-updated", pages_to_rewrite)
     app.connect("builder-inited", memoize_to_html)
     app.connect("env-purge-doc", purge_excerpt)
     app.connect("build-finished", save_excerpts)
-    # before the sitemap (400) and the search index (500), which read the output
-    app.connect("build-finished", prune_generated_pages, priority=300)
-    app.connect("build-finished", write_marker)
     wrap_ablog_page_generators(app)
     return {"version": __version__, "env_version": ENV_VERSION,
             "parallel_read_safe": True, "parallel_write_safe": True}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from mlnotes_core import changed_views, track_builds
+from mlnotes_core import changed_views, post_records, track_builds
 from sphinx import addnodes
 from sphinx.util import logging
 
@@ -69,7 +69,7 @@ def _part(title: str) -> nodes.raw:
 
 def front_matter(env, docname: str) -> dict | None:
     """A post's metadata read from its file now (None when it cannot be read)."""
-    from mlnotes_frontmatter import parse_post
+    from mlnotes_postfile import parse_post
 
     config = env.config
     text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
@@ -127,7 +127,7 @@ def book_outdated(app, env, added, changed, removed) -> list[str]:
     roots = sorted({entry[0] for entry in app.config.latex_documents} & env.found_docs)
     if set(added) | set(removed):
         return roots
-    known = getattr(env, "mlnotes_posts", {})
+    known = post_records(env)
     for docname in sorted(set(changed) & set(app.config.matched_blog_posts)):
         meta, old = front_matter(env, docname), known.get(docname)
         if meta is None or old is None or \

@@ -1,7 +1,7 @@
 """What the site's extensions share; not an extension itself (no ``setup()``).
 
-Features import this module, never each other's (``tests/test_layers.py`` holds the
-sideways imports still left, to be removed, and fails on any new one).  Here:
+Features import this module and the other libraries (``mlnotes_postfile``,
+``mlnotes_listing``), never each other (``tests/test_layers.py``).  Here:
 
 * **per-build state** (:func:`per_build`): values computed once per build, forgotten
   when the next build starts reading (a second ``app.build()``, ``make serve``);
@@ -10,7 +10,19 @@ sideways imports still left, to be removed, and fails on any new one).  Here:
 * titles and link lists (:func:`title`, :func:`link_list`), links re-based from the
   root directory to a page (:func:`rebase`), dates in Chinese (:func:`zh_date`);
 * a file written only when its content changed (:func:`write_if_changed`: the bundles);
-* the speed switch.
+* the speed switch;
+* **the site's data, in one domain** (:class:`SiteDomain`, ``env.get_domain("mlnotes")``):
+  per document, the post records (:func:`post_records`, filled by ``mlnotes_frontmatter``), the
+  links each page makes (:func:`links`, filled by ``mlnotes_linkgraph``) and the pages
+  with a list of the latest posts; for the whole site, the views of the last build
+  (:func:`changed_views`) and the signatures the blog compares.  Sphinx keeps a domain's
+  data as it keeps its own: per-document entries are dropped when a document is read
+  again or removed (``clear_doc``) and brought back from parallel readers
+  (``merge_domaindata``), and ``data_version`` discards a pickled environment whose data
+  has another shape;
+* **the link graph** (:func:`graph`, :func:`link_texts`, :func:`is_knowledge_page`): who
+  links to whom and who shows which code, resolved once per build, which backlinks,
+  related posts, the concept graph and the blog read.
 
 A feature that uses the per-build state or the view tracking calls
 :func:`track_builds` from its ``setup()``: it connects, once per application, the
@@ -28,14 +40,17 @@ read once per process, at ``config-inited``.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import hashlib
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docutils import nodes
+from sphinx.domains import Domain
 from sphinx.util.osutil import relative_uri
 
 if TYPE_CHECKING:
@@ -55,6 +70,165 @@ def speed_patches_on(config: Config) -> bool:
     return bool(getattr(config, SPEED_SWITCH, True))
 
 
+# -- the site's data: one domain --------------------------------------------------------------
+
+class SiteDomain(Domain):
+    """The site's own data in the environment, kept the way Sphinx keeps a domain's
+    (as ``TodoDomain`` and sphinxcontrib-bibtex's ``BibtexDomain`` do): no roles, no
+    directives, no objects, only ``data``."""
+
+    name = "mlnotes"
+    label = "机器学习笔记"
+    #: Bump when the shape of the data changes: a pickled environment with another
+    #: version is discarded.
+    data_version = 1
+    #: ``{docname: ...}`` tables, dropped per document and merged from parallel readers
+    PER_DOCUMENT = ("posts", "links", "frontpage")
+    initial_data = {
+        "posts": {},        # docname -> the post's validated front matter (mlnotes_frontmatter)
+        "links": {},        # docname -> DocLinks: what it refers to and shows (mlnotes_linkgraph)
+        "frontpage": {},    # docname -> True: has a list of the latest posts (mlnotes_frontpage)
+        "views": {},        # feature -> {page: view} of the last build (changed_views)
+        "signatures": {},   # name -> what the last build's pages showed of all posts (mlnotes_blog)
+    }
+
+    def clear_doc(self, docname: str) -> None:
+        for table in self.PER_DOCUMENT:
+            self.data[table].pop(docname, None)
+
+    def merge_domaindata(self, docnames, otherdata: dict) -> None:
+        for table in self.PER_DOCUMENT:
+            for docname in docnames:
+                if docname in otherdata[table]:
+                    self.data[table][docname] = otherdata[table][docname]
+
+    def resolve_any_xref(self, env, fromdocname, builder, target, node, contnode):
+        return []
+
+
+def use_site_domain(app: Sphinx) -> None:
+    """Register :class:`SiteDomain` (once, whichever extension comes first)."""
+    if SiteDomain.name not in app.registry.domains:
+        app.add_domain(SiteDomain)
+
+
+def site_data(env, table: str) -> dict:
+    return env.get_domain(SiteDomain.name).data[table]
+
+
+def post_records(env) -> dict[str, dict]:
+    """The post records: each post's validated front matter, by document name."""
+    return site_data(env, "posts")
+
+
+# -- the link graph ------------------------------------------------------------------------
+
+#: Cross-reference kinds that make an edge of the graph.  Glossary terms do not:
+#: every post using a term would otherwise "build on" the glossary page.
+EDGE_KINDS = {("std", "ref"), ("std", "doc"), ("math", "eq")}
+
+
+@dataclass
+class DocLinks:
+    """What one document refers to, as read (targets not yet resolved)."""
+
+    xrefs: set[tuple[str, str, str]] = field(default_factory=set)  # (domain, type, target)
+    shown: set[str] = field(default_factory=set)  # dotted names shown with :pyobject:
+
+
+@dataclass
+class Graph:
+    """The resolved graph of one build."""
+
+    pages: set[str]                        # the knowledge pages (posts, concepts, API)
+    out: dict[str, set[str]]               # page -> pages it links to
+    into: dict[str, set[str]]              # page -> pages linking to it
+    explained: dict[str, set[str]]         # Python object -> pages linking to or showing it
+
+
+def links(env, docname: str) -> DocLinks:
+    """*docname*'s record of links, created empty (``mlnotes_linkgraph`` fills it)."""
+    return site_data(env, "links").setdefault(docname, DocLinks())
+
+
+def is_knowledge_page(app, docname: str) -> bool:
+    return any(fnmatch.fnmatch(docname, pattern) for pattern in app.config.knowledge_pages)
+
+
+def _resolve(env, domain: str, kind: str, target: str) -> str | None:
+    """The document a cross-reference points to, or None (external, citation ...)."""
+    if (domain, kind) == ("std", "ref"):
+        std = env.domains.standard_domain
+        entry = std.labels.get(target.lower()) or std.anonlabels.get(target.lower())
+        return entry[0] if entry else None
+    if (domain, kind) == ("std", "doc"):
+        return target if target in env.all_docs else None
+    if (domain, kind) == ("math", "eq"):
+        entry = env.domains.math_domain.equations.get(target)
+        return entry[0] if entry else None
+    if domain == "py":
+        entry = env.domains.python_domain.objects.get(target)
+        return entry.docname if entry else None
+    return None
+
+
+def graph(app) -> Graph:
+    """The resolved link graph of this build (computed once, after reading)."""
+    return per_build(app, "graph", lambda: _graph(app))
+
+
+def _graph(app) -> Graph:
+    env = app.env
+    pages = {doc for doc in env.found_docs if is_knowledge_page(app, doc)}
+    out: dict[str, set[str]] = {page: set() for page in pages}
+    into: dict[str, set[str]] = {page: set() for page in pages}
+    explained: dict[str, set[str]] = {}
+    for source, record in site_data(env, "links").items():
+        if source not in pages:
+            continue
+        for domain, kind, target in record.xrefs:
+            if (domain, kind) in EDGE_KINDS or domain == "py":
+                dest = _resolve(env, domain, kind, target)
+                if dest in pages and dest != source:
+                    out[source].add(dest)
+                    into[dest].add(source)
+            if domain == "py":
+                explained.setdefault(target, set()).add(source)
+        for name in record.shown:
+            explained.setdefault(name, set()).add(source)
+    return Graph(pages, out, into, explained)
+
+
+def link_texts(app, env) -> list[str]:
+    """Pages showing a title or number that changed where they link to.
+
+    A reference without its own text shows its target's title (``{doc}``), the
+    title of the section it points to (``{ref}``) or an equation's number
+    (``{eq}``).  Sphinx writes a page again when its own source changes, not
+    when the page it links to is retitled or renumbered, so the link would show
+    the old text until a clean build.  Here each page's view is what its
+    references resolve to.
+    """
+    def views():
+        std, math = env.domains.standard_domain, env.domains.math_domain
+        result = {}
+        for source, record in site_data(env, "links").items():
+            shown = []
+            for domain, kind, target in sorted(record.xrefs):
+                if (domain, kind) == ("std", "ref"):
+                    shown.append((kind, target, std.labels.get(target.lower())))
+                elif (domain, kind) == ("std", "doc"):
+                    title = env.titles.get(target)
+                    shown.append((kind, target, title.astext() if title is not None else None))
+                elif (domain, kind) == ("math", "eq"):
+                    shown.append((kind, target, math.equations.get(target)))  # (page, number)
+            if shown:
+                result[source] = tuple(shown)
+        return result
+
+    return per_build(app, "link_texts", lambda: changed_views(app, env, "link_texts", views))
+
+
 # -- per-build state and view-change tracking --------------------------------------------
 
 def track_builds(app: Sphinx) -> None:
@@ -62,6 +236,7 @@ def track_builds(app: Sphinx) -> None:
     if app.__dict__.get("_mlnotes_tracking"):
         return
     app._mlnotes_tracking = True
+    use_site_domain(app)   # changed_views keeps the views there
     # before any other handler of the event, which may compute per-build values
     app.connect("env-before-read-docs", forget, priority=100)
     app.connect("env-before-read-docs", note_read, priority=100)
@@ -124,9 +299,7 @@ def changed_views(app, env, name: str, views, inputs: tuple = ()) -> list[str]:
     changed: they are not computed at all (a no-change build of 1,000 posts
     spent a tenth of its time ranking related posts to find nothing new).
     """
-    if not hasattr(env, "mlnotes_views"):
-        env.mlnotes_views = {}
-    store = env.mlnotes_views
+    store = site_data(env, "views")
     if not documents_changed(app) and name in store and store.get((name, "inputs")) == inputs:
         return []
     old = store.get(name, {})

@@ -9,7 +9,7 @@ order never depends on the file system.
 
 The list is rendered at write time from ABlog's registry, and the page holding
 it is written again whenever a post is added or removed or its entry changes
-(see ``mlnotes_blog.changed_posts``), so incremental builds never show a stale
+(see ``mlnotes_listing.changed_posts``), so incremental builds never show a stale
 list.
 Only HTML builders show it: in the PDF the directive produces nothing.
 """
@@ -21,13 +21,14 @@ import math
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from mlnotes_core import zh_date
+from mlnotes_core import site_data, use_site_domain, zh_date
+from mlnotes_listing import changed_posts, lists_changed, posts_changed, shows_other_posts, track_listing
 from sphinx.util import logging
 
 __version__ = "1.0"
 # Bump when the doctrees or env data this extension stores change shape, so that
 # Sphinx discards pickled environments made by an older version.
-ENV_VERSION = 1
+ENV_VERSION = 2
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class LatestPostsDirective(Directive):
 
     def run(self):
         env = self.state.document.settings.env
-        env.mlnotes_frontpage_docs.add(env.docname)
+        site_data(env, "frontpage")[env.docname] = True
         return [latest_posts()]
 
 
@@ -141,9 +142,7 @@ def fill_placeholder(app, doctree, docname: str) -> None:
 
 def collect_pages(app):
     """Write page/2.html ... for the pages after the first."""
-    from mlnotes_blog import changed_posts, lists_changed, shows_other_posts
-
-    if not _is_html(app) or not app.env.mlnotes_frontpage_docs:
+    if not _is_html(app) or not site_data(app.env, "frontpage"):
         return
     changed = changed_posts(app)
     pages, total = paginate(app)
@@ -160,22 +159,7 @@ def collect_pages(app):
 
 
 def frontpage_docs_to_rewrite(app, env) -> list[str]:
-    from mlnotes_blog import posts_changed
-
-    return sorted(env.mlnotes_frontpage_docs) if posts_changed(app, env) else []
-
-
-def init_env(app, env, docnames) -> None:
-    if not hasattr(env, "mlnotes_frontpage_docs"):
-        env.mlnotes_frontpage_docs = set()
-
-
-def purge_doc(app, env, docname) -> None:
-    getattr(env, "mlnotes_frontpage_docs", set()).discard(docname)
-
-
-def merge(app, env, docnames, other) -> None:
-    env.mlnotes_frontpage_docs |= other.mlnotes_frontpage_docs & set(docnames)
+    return sorted(site_data(env, "frontpage")) if posts_changed(app, env) else []
 
 
 def setup(app):
@@ -183,9 +167,8 @@ def setup(app):
     app.add_config_value("frontpage_posts_per_page", 12, "html", types=frozenset({int}))
     app.add_node(latest_posts)
     app.add_directive("latest-posts", LatestPostsDirective)
-    app.connect("env-before-read-docs", init_env)
-    app.connect("env-purge-doc", purge_doc)
-    app.connect("env-merge-info", merge)
+    track_listing(app)
+    use_site_domain(app)   # the pages with the list: the domain drops and merges them per document
     app.connect("env-get-updated", frontpage_docs_to_rewrite)
     app.connect("doctree-resolved", fill_placeholder)
     app.connect("html-collect-pages", collect_pages)

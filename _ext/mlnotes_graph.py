@@ -19,8 +19,7 @@ import subprocess
 import textwrap
 
 from docutils import nodes
-from mlnotes_core import changed_views, title, track_builds
-from mlnotes_linkgraph import graph
+from mlnotes_core import changed_views, graph, post_records, title, track_builds
 from sphinx.ext.graphviz import GraphvizError, graphviz
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -48,7 +47,7 @@ class ConceptGraph(SphinxDirective):
 
 def members(app) -> dict[str, str]:
     """Node docname -> its group: a category of posts, or "概念"."""
-    posts = getattr(app.env, "mlnotes_posts", {})
+    posts = post_records(app.env)
     groups = {doc: meta["category"] for doc, meta in posts.items() if meta.get("category")}
     for doc in graph(app).pages:
         if doc.startswith("concepts/") and doc != "concepts/index":

@@ -9,7 +9,7 @@ once the whole post is read, ``mlnotes_readingtime``.)
 from __future__ import annotations
 
 from docutils import nodes
-from mlnotes_core import zh_date
+from mlnotes_core import post_records, zh_date
 
 __version__ = "1.0"
 # the placeholder is pickled in the doctrees: bump when it changes shape
@@ -22,7 +22,7 @@ class post_info(nodes.General, nodes.Element):
 
 def add_post_info(app, doctree) -> None:
     """Put a ``post_info`` placeholder right after the title of every post."""
-    meta = getattr(app.env, "mlnotes_posts", {}).get(app.env.docname)
+    meta = post_records(app.env).get(app.env.docname)
     if not meta:
         return
     title = next(iter(doctree.findall(nodes.title)), None)
@@ -36,7 +36,7 @@ def fill_post_info(app, doctree, docname: str) -> None:
     html = app.builder.format == "html"
     for node in list(doctree.findall(post_info)):
         # the LaTeX builder resolves the whole book at once, under its root's name
-        meta = getattr(app.env, "mlnotes_posts", {}).get(node["docname"])
+        meta = post_records(app.env).get(node["docname"])
         if not meta:
             node.parent.remove(node)
             continue

@@ -15,6 +15,7 @@ import math
 import re
 
 from docutils import nodes
+from mlnotes_core import post_records
 
 __version__ = "1.0"
 
@@ -39,7 +40,7 @@ def estimate_minutes(text: str, display_math: int = 0, code_lines: int = 0, *,
 
 def measure(app, doctree) -> None:
     env = app.env
-    if env.docname not in getattr(env, "mlnotes_posts", {}):
+    if env.docname not in post_records(env):
         return
     text, formulas, code = [], 0, 0
     for node in doctree.findall(nodes.Text):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from mlnotes_core import changed_views, link_list, per_build, track_builds
-from mlnotes_linkgraph import graph
+from mlnotes_core import changed_views, graph, link_list, per_build, post_records, track_builds
 
 __version__ = "1.0"
 
@@ -64,7 +63,7 @@ def _ordinal(meta: dict) -> int:
 
 def scores(app) -> dict[str, list[str]]:
     """Post -> its related posts, best first."""
-    return rank(getattr(app.env, "mlnotes_posts", {}), graph(app).out,
+    return rank(post_records(app.env), graph(app).out,
                 app.config.related_posts_max)
 
 
@@ -80,7 +79,7 @@ def pages_to_rewrite(app, env) -> list[str]:
 
 
 def add_related(app, doctree, docname: str) -> None:
-    if app.builder.format != "html" or docname not in getattr(app.env, "mlnotes_posts", {}):
+    if app.builder.format != "html" or docname not in post_records(app.env):
         return
     docs = related(app).get(docname)
     if docs:

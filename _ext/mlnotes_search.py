@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import lxml.html
-from mlnotes_core import zh_date  # the date as the post line shows it
+from mlnotes_core import post_records, zh_date  # posts; the date as the post line shows it
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
@@ -154,7 +154,7 @@ def _bigram_tree(element) -> None:
 
 def page_kind(app: Sphinx, docname: str) -> str | None:
     """``post``, ``concept``, ``api`` or ``reference``; None for pages not to index."""
-    if docname in getattr(app.env, "mlnotes_posts", {}):
+    if docname in post_records(app.env):
         return "post"
     if docname.startswith("concepts/") and docname != "concepts/index":
         return "concept"
@@ -172,7 +172,7 @@ def page_facets(app: Sphinx, docname: str, kind: str) -> tuple[str, dict[str, li
     """The result's place line ("深度学习 · 2026年5月11日", "概念") and the page's facet
     values: ``kind`` for every page, ``category`` and ``tag`` for posts."""
 
-    post = getattr(app.env, "mlnotes_posts", {}).get(docname)
+    post = post_records(app.env).get(docname)
     facets = {"kind": [KIND_LABELS[kind]]}
     if kind == "post" and post:
         category = app.config.blog_categories.get(post.get("category"), post.get("category"))

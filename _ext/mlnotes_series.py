@@ -15,7 +15,7 @@ written again on the next incremental build.
 from __future__ import annotations
 
 from docutils import nodes
-from mlnotes_core import changed_views, per_build, title, track_builds
+from mlnotes_core import changed_views, per_build, post_records, title, track_builds
 from sphinx.util import logging
 
 __version__ = "1.0"
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 def series_posts(env) -> dict[str, list[tuple[int, str]]]:
     """Series name -> [(part, docname)], sorted by part, then docname."""
     found: dict[str, list[tuple[int, str]]] = {}
-    for docname, meta in getattr(env, "mlnotes_posts", {}).items():
+    for docname, meta in post_records(env).items():
         if meta.get("series"):
             found.setdefault(meta["series"]["name"], []).append((meta["series"]["part"], docname))
     return {name: sorted(parts) for name, parts in sorted(found.items())}
@@ -41,7 +41,7 @@ def check_parts(app, env) -> None:
     for name, parts in _series_of_build(app).items():
         seen: dict[int, str] = {}
         for part, docname in parts:
-            line = env.mlnotes_posts[docname]["lines"].get("series", 1)
+            line = post_records(env)[docname]["lines"].get("series", 1)
             if part in seen:
                 other = env.doc2path(seen[part]).relative_to(app.srcdir).as_posix()
                 logger.error("series %r: part %d is also %s; give each post its own part",
@@ -56,7 +56,7 @@ def check_parts(app, env) -> None:
             logger.error("series %r has no part %s (its parts are %s); number the parts "
                          "1, 2, 3 ... without gaps", name, ", ".join(map(str, missing)),
                          ", ".join(map(str, sorted(seen))),
-                         location=(docname, env.mlnotes_posts[docname]["lines"].get("series", 1)),
+                         location=(docname, post_records(env)[docname]["lines"].get("series", 1)),
                          type="mlnotes", subtype="series")
 
 
@@ -104,11 +104,9 @@ def _link(app, fromdoc: str, docname: str, text: str) -> nodes.Node:
 
 
 def add_series_box(app, doctree, docname: str) -> None:
-    from mlnotes_post_info import post_info
-
     if app.builder.format != "html":
         return
-    meta = getattr(app.env, "mlnotes_posts", {}).get(docname, {})
+    meta = post_records(app.env).get(docname, {})
     if not meta.get("series"):
         return
     name = meta["series"]["name"]
@@ -133,7 +131,9 @@ def add_series_box(app, doctree, docname: str) -> None:
             _link(app, docname, doc, title(app.env, doc))
         listing += nodes.list_item("", para, classes=["mlnotes-current"] if doc == docname else [])
     box += listing
-    anchor = next(iter(doctree.findall(post_info)), None) or next(iter(doctree.findall(nodes.title)))
+    # after the line under the title (mlnotes_post_info's node), else after the title
+    anchor = next(iter(doctree.findall(lambda node: node.tagname == "post_info")), None) or \
+        next(iter(doctree.findall(nodes.title)))
     anchor.parent.insert(anchor.parent.index(anchor) + 1, box)
 
     nav = nodes.container(classes=["mlnotes-series-nav", "no-search"])

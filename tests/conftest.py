@@ -30,7 +30,7 @@ def published_posts() -> list[str]:
     """The docnames of the site's posts that the site publishes, sorted: a draft (what
     ``make new-post`` writes) or a post dated in the future is not on the site, so tests
     about the built site must not expect it."""
-    from mlnotes_frontmatter import is_draft, parse_post
+    from mlnotes_postfile import is_draft, parse_post
 
     conf = {"categories": {name: 1 for name in _site_conf()["blog_categories"]},
             "authors": {name: 1 for name in _site_conf()["blog_authors"]}}

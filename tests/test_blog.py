@@ -299,7 +299,7 @@ def test_retagging_a_post_rewrites_the_pages_that_list_it(built_blog, tmp_path):
 
 def test_the_first_post_of_a_category_shows_on_every_page(tmp_path):
     """The sidebar lists the categories that have posts: the first post in a category
-    changes every page (``mlnotes_blog.sidebar_signature``)."""
+    changes every page (``mlnotes_listing.sidebar_signature``)."""
     srcdir, posts = make_blog(tmp_path)
     for doc, (_date, category, _tags) in posts.items():
         if category == "Python":

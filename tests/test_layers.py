@@ -1,10 +1,12 @@
-"""Layers: features import the core (``_ext/mlnotes_core.py``), never each other.
+"""Layers: features import libraries, never each other.
 
-Each ``_ext/mlnotes_*.py`` is parsed; an import of another ``mlnotes_*`` module that is
-neither the core nor the patch registry (``mlnotes_upstream``, data) is a sideways
-import.  The ones left from before the core existed are listed below, each to be moved
-into the core and struck from the list; a new one fails the test.  (Declaring that a
-feature needs another, ``app.setup_extension(...)``, is not an import and is allowed.)
+Each ``_ext/mlnotes_*.py`` is parsed.  A module with a top-level ``setup()`` is a
+feature (a Sphinx extension); one without is a library: the core
+(``mlnotes_core``: per-build state, view tracking, the site domain, the link graph),
+the post file parser (``mlnotes_postfile``), the listing machinery (``mlnotes_listing``)
+and the patch registry (``mlnotes_upstream``, data).  A feature may import libraries; a
+library may import only libraries.  (Declaring that a feature needs another,
+``app.setup_extension(...)``, is not an import and is allowed.)
 """
 
 from __future__ import annotations
@@ -13,54 +15,67 @@ import ast
 from pathlib import Path
 
 EXT = Path(__file__).resolve().parents[1] / "_ext"
-SHARED = {"mlnotes_core", "mlnotes_upstream"}
-
-# (importer, imported): to move into the core (issue 20).
-LEFT_TO_MOVE = {
-    ("mlnotes_backlinks", "mlnotes_linkgraph"),      # graph, is_knowledge_page
-    ("mlnotes_blog", "mlnotes_linkgraph"),           # link_texts
-    ("mlnotes_graph", "mlnotes_linkgraph"),          # graph
-    ("mlnotes_related", "mlnotes_linkgraph"),        # graph
-    ("mlnotes_book", "mlnotes_frontmatter"),         # parse_post
-    ("mlnotes_frontpage", "mlnotes_blog"),           # changed_posts, lists_changed, shows_other_posts
-    ("mlnotes_series", "mlnotes_post_info"),         # post_info (the series box goes after it)
-    ("mlnotes_blog", "mlnotes_ablog_fixes"),         # excerpt_block
-}
 
 
-def sideways_imports() -> set[tuple[str, str]]:
-    found = set()
-    for path in sorted(EXT.glob("mlnotes_*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top.startswith("mlnotes_") and top != path.stem and top not in SHARED:
-                    found.add((path.stem, top))
-    return found
+def modules() -> dict[str, ast.Module]:
+    return {path.stem: ast.parse(path.read_text(encoding="utf-8"))
+            for path in sorted(EXT.glob("mlnotes_*.py"))}
 
 
-def test_features_import_only_the_core():
-    new = sideways_imports() - LEFT_TO_MOVE
-    assert not new, ("a feature imports another feature; put what they share in "
-                     f"_ext/mlnotes_core.py instead: {sorted(new)}")
+def is_library(tree: ast.Module) -> bool:
+    return "setup" not in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
-def test_the_list_of_imports_left_to_move_is_current():
-    gone = LEFT_TO_MOVE - sideways_imports()
-    assert not gone, f"no longer imported: strike from LEFT_TO_MOVE: {sorted(gone)}"
+def imported(tree: ast.Module) -> set[str]:
+    """The ``mlnotes_*`` modules *tree* imports (at any depth: a function's own import too)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return {name for name in names if name.startswith("mlnotes_")}
 
 
-def test_the_core_is_not_an_extension():
-    tree = ast.parse((EXT / "mlnotes_core.py").read_text(encoding="utf-8"))
-    assert "setup" not in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert not {name for name in imported if name.startswith("mlnotes_")}
+def test_features_import_only_libraries():
+    trees = modules()
+    features = {name for name, tree in trees.items() if not is_library(tree)}
+    sideways = sorted((name, other) for name in features
+                      for other in imported(trees[name]) & features if other != name)
+    assert not sideways, ("a feature imports another feature; put what they share in a library "
+                          f"(a module of _ext/ without setup(), such as mlnotes_core): {sideways}")
+
+
+def test_libraries_import_only_libraries():
+    trees = modules()
+    libraries = {name for name, tree in trees.items() if is_library(tree)}
+    assert {"mlnotes_core", "mlnotes_listing", "mlnotes_postfile", "mlnotes_upstream"} <= libraries
+    upward = sorted((name, other) for name in libraries
+                    for other in imported(trees[name]) - libraries if other in trees)
+    assert not upward, f"a library imports a feature: {upward}"
+
+
+def test_the_layering_check_sees_a_sideways_import(tmp_path):
+    """The two checks above would catch a feature importing a feature."""
+    tree = ast.parse("from mlnotes_blog import changed_posts\n\ndef f():\n    import mlnotes_graph\n")
+    assert imported(tree) == {"mlnotes_blog", "mlnotes_graph"}
+    assert is_library(tree) and not is_library(ast.parse("def setup(app):\n    pass\n"))
+
+
+def test_site_data_lives_in_the_site_domain(tmp_path):
+    """Per-document data is in one domain, not in attributes set on the environment."""
+    import pickle
+
+    from conftest import build, copy_root
+
+    src = copy_root("web", tmp_path)
+    build(src)
+    with (src / "_build" / "doctrees" / "environment.pickle").open("rb") as f:
+        env = pickle.load(f)
+    data = env.domaindata["mlnotes"]
+    assert data["posts"] and set(data["posts"]) <= env.found_docs
+    assert data["links"] and set(data["links"]) <= env.found_docs
+    assert data["frontpage"] == {}        # no page of this project lists the latest posts
+    assert data["views"] and data["version"] == 1
+    own = sorted(name for name in vars(env) if name.startswith("mlnotes"))
+    assert own == [], f"state set on the environment instead of the site domain: {own}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import new_post
 import pytest
 from conftest import sphinx_build
-from mlnotes_frontmatter import parse_post
+from mlnotes_postfile import parse_post
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = runpy.run_path(str(ROOT / "conf.py"))
