@@ -34,6 +34,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "mlnotes_matplotlib",  # the plot directive; matplotlib imported only when a page has a plot
     "sphinx_sitemap",
+    "mlnotes_social_cards",  # opengraph's social cards import pyplot only to make one (off here)
     "sphinxext.opengraph",
     # This site's own extensions (see _ext/README.md).
     "mlnotes_mathsvg",  # formulas drawn as SVG at build time (MathJax under Node.js)
@@ -59,7 +60,13 @@ extensions = [
     "mlnotes_shared_html",
     "mlnotes_prune",  # the pages of removed documents leave the output
     "mlnotes_sitemap",
-    "mlnotes_buildspeed",
+    # costs a build paid for nothing (README, "Build performance"); all off with
+    # -D mlnotes_speed_patches=0
+    "mlnotes_speed_templates",  # Jinja's templates neither checked nor compiled on every page
+    "mlnotes_speed_assets",  # each asset's path resolved once
+    "mlnotes_speed_yaml",  # libyaml for MyST's YAML
+    "mlnotes_speed_ablog",  # docutils' default settings built once for ABlog's excerpts
+    "mlnotes_speed_gc",  # no garbage collection over the loaded environment
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", ".venv*", "node_modules", "README.md", "tests", "_ext", "tools", "**/README.md"]

@@ -1,6 +1,6 @@
 """matplotlib, imported only when a page has a plot.
 
-Two extensions import matplotlib (and NumPy) when they are loaded: a third of a
+Extensions that import matplotlib (and NumPy) when they are loaded cost a third of a
 second, a fifth of a no-change build of 1,000 posts (``make bench``; README,
 "Build performance"), paid by every build, though only a build that reads a page
 with a figure needs it.
@@ -22,13 +22,7 @@ with a figure needs it.
     build's pages linked it without its ``?v=`` checksum and the next build's
     with one: every page differed from a clean build.)
 
-``sphinxext.opengraph``
-    It imports its social-card module, and with it pyplot, whether social cards
-    are on or not (they are off here: ``ogp_social_cards`` in ``conf.py``).
-    Before it is imported, that module is given a stand-in with the same
-    default configuration (a test compares them) whose ``create_social_card``
-    imports the real module and calls it.  This extension must come before
-    ``sphinxext.opengraph`` in ``extensions``.
+sphinxext-opengraph's social cards import pyplot too: ``mlnotes_social_cards``.
 """
 
 from __future__ import annotations
@@ -37,7 +31,6 @@ import importlib
 import importlib.util
 import shutil
 import sys
-import types
 import weakref
 from pathlib import Path
 
@@ -46,11 +39,6 @@ from sphinx.environment.collectors import EnvironmentCollector
 
 __version__ = "1.0"
 MODULE = "matplotlib.sphinxext.plot_directive"
-SOCIAL_CARDS = "sphinxext.opengraph._social_cards"
-
-#: ``DEFAULT_SOCIAL_CONFIG`` of sphinxext-opengraph's social-card module
-SOCIAL_DEFAULTS = {"enable": True, "site_url": True, "site_title": True,
-                   "page_title": True, "description": True}
 
 
 _app_ref = None
@@ -145,26 +133,7 @@ def copy_css_file(app) -> None:
         shutil.copyfile(css_file(), static / "plot_directive.css")
 
 
-def create_social_card(*args, **kwargs):
-    """sphinxext-opengraph's, imported on first use."""
-    if getattr(sys.modules.get(SOCIAL_CARDS), "mlnotes_stand_in", False):
-        del sys.modules[SOCIAL_CARDS]
-    return importlib.import_module(SOCIAL_CARDS).create_social_card(*args, **kwargs)
-
-
-def defer_social_cards() -> None:
-    """Give ``sphinxext.opengraph`` a social-card module that imports nothing."""
-    if SOCIAL_CARDS in sys.modules or "sphinxext.opengraph" in sys.modules:
-        return
-    stand_in = types.ModuleType(SOCIAL_CARDS, "Stand-in until a social card is made (mlnotes_matplotlib).")
-    stand_in.DEFAULT_SOCIAL_CONFIG = dict(SOCIAL_DEFAULTS)
-    stand_in.create_social_card = create_social_card
-    stand_in.mlnotes_stand_in = True
-    sys.modules[SOCIAL_CARDS] = stand_in
-
-
 def setup(app):
-    defer_social_cards()
     app.add_directive("plot", PlotDirective)
     # the configuration values of matplotlib's setup(), with its defaults
     app.add_config_value("plot_pre_code", None, True)

@@ -1,4 +1,5 @@
-"""``mlnotes_matplotlib``: matplotlib's plot directive and opengraph's social cards, loaded late.
+"""``mlnotes_matplotlib`` and ``mlnotes_social_cards``: matplotlib's plot directive and
+opengraph's social cards, loaded late.
 
 The extension must register exactly what matplotlib's ``setup()`` registers (so
 an upgrade that adds something fails here), answer the parsers' questions as
@@ -80,7 +81,7 @@ def test_stylesheet_is_matplotlibs():
 
 def test_social_card_defaults_are_opengraphs(tmp_path):
     """Run in a fresh interpreter: this one may have imported the stand-in."""
-    code = ("import importlib, mlnotes_matplotlib as m; "
+    code = ("import importlib, mlnotes_social_cards as m; "
             "real = importlib.import_module(m.SOCIAL_CARDS); "
             "assert not getattr(real, 'mlnotes_stand_in', False); "
             "assert real.DEFAULT_SOCIAL_CONFIG == m.SOCIAL_DEFAULTS, real.DEFAULT_SOCIAL_CONFIG")
