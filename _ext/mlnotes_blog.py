@@ -30,6 +30,7 @@ from mlnotes_core import (
     changed_views,
     rebase,
     speed_patches_on,
+    state,
     track_builds,
 )
 from mlnotes_listing import (
@@ -128,19 +129,20 @@ EXCERPTS = "mlnotes-excerpts.pickle"
 
 def excerpts(app) -> dict[str, dict[tuple, tuple[str, bool]]]:
     """Post -> {(section, drop_h1): (excerpt HTML, the documents it links to)}."""
-    if not hasattr(app, "_mlnotes_excerpts"):
+    current = state(app)
+    if current.excerpts is None:
         from sphinx.environment import CONFIG_OK
 
-        app._mlnotes_excerpts = {}
+        current.excerpts = {}
         if app.env.config_status == CONFIG_OK:
             try:
                 with open(Path(app.doctreedir, EXCERPTS), "rb") as f:
                     stored = pickle.load(f)
                 if stored.get("version") == ENV_VERSION:
-                    app._mlnotes_excerpts = stored["excerpts"]
+                    current.excerpts = stored["excerpts"]
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError):
                 pass
-    return app._mlnotes_excerpts
+    return current.excerpts
 
 
 INTERNAL_HREF = re.compile(r'<a class="reference internal" href="([^"#]*)')
@@ -160,13 +162,13 @@ def purge_excerpt(app, env, docname) -> None:
         if any(docname in links for _, links in entries.values()):
             cache[post] = {key: value for key, value in entries.items() if docname not in value[1]}
             # its entries in the lists may show a new title for the link
-            app.__dict__.setdefault("_mlnotes_relinked_posts", set()).add(post)
+            state(app).relinked_posts.add(post)
 
 
 def save_excerpts(app, exc) -> None:
-    if exc is None and app.builder.format == "html" and hasattr(app, "_mlnotes_excerpts"):
+    if exc is None and app.builder.format == "html" and state(app).excerpts is not None:
         with open(Path(app.doctreedir, EXCERPTS), "wb") as f:
-            pickle.dump({"version": ENV_VERSION, "excerpts": app._mlnotes_excerpts}, f)
+            pickle.dump({"version": ENV_VERSION, "excerpts": state(app).excerpts}, f)
 
 
 def _listed(context: dict) -> tuple[list, list[str]]:

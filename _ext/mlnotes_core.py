@@ -45,6 +45,7 @@ import functools
 import hashlib
 import os
 import re
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -231,11 +232,41 @@ def link_texts(app, env) -> list[str]:
 
 # -- per-build state and view-change tracking --------------------------------------------
 
+@dataclass
+class BuildState:
+    """What the site's extensions keep for one application between events: one object
+    per application (:func:`state`), not attributes set on it.  The fields marked *per
+    build* are emptied as each build starts reading (a second ``app.build()`` of the same
+    application: the preview server)."""
+
+    tracking: bool = False           # track_builds has connected its handlers
+    listing: bool = False            # mlnotes_listing.track_listing has connected its handlers
+    per_build: dict = field(default_factory=dict)          # per build: per_build()'s values
+    documents_changed: bool = True   # per build: this build read, added or removed a document
+    purged: bool = False             # a document was purged before this build started reading
+    read_docs: set = field(default_factory=set)            # per build: the documents read
+    relinked_posts: set = field(default_factory=set)       # posts whose excerpts link to a page read again
+    generated_pages: set = field(default_factory=set)      # per build: pages that are not documents
+    registered_assets: tuple | None = None                 # the registry's assets when writing started
+    excerpts: dict | None = None     # mlnotes_blog's rendered excerpts, loaded on first use
+
+
+_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def state(app: Sphinx) -> BuildState:
+    """The :class:`BuildState` of *app* (made on first use)."""
+    found = _STATES.get(app)
+    if found is None:
+        found = _STATES[app] = BuildState()
+    return found
+
+
 def track_builds(app: Sphinx) -> None:
     """Connect the handlers behind :func:`per_build` and :func:`changed_views`, once."""
-    if app.__dict__.get("_mlnotes_tracking"):
+    if state(app).tracking:
         return
-    app._mlnotes_tracking = True
+    state(app).tracking = True
     use_site_domain(app)   # changed_views keeps the views there
     # before any other handler of the event, which may compute per-build values
     app.connect("env-before-read-docs", forget, priority=100)
@@ -247,7 +278,7 @@ def track_builds(app: Sphinx) -> None:
 
 
 def note_page_assets(app, builder) -> None:
-    app._mlnotes_registered_assets = (list(app.registry.js_files), list(app.registry.css_files))
+    state(app).registered_assets = (list(app.registry.js_files), list(app.registry.css_files))
 
 
 def restore_page_assets(app, exception) -> None:
@@ -262,7 +293,7 @@ def restore_page_assets(app, exception) -> None:
     the builder's own lists, are left as they were when writing started (Sphinx 9.0.4;
     ``sphinx.application.Sphinx.add_js_file``, ``StandaloneHTMLBuilder.prepare_writing``;
     no upstream issue found)."""
-    saved = app.__dict__.pop("_mlnotes_registered_assets", None)
+    saved, state(app).registered_assets = state(app).registered_assets, None
     if saved is not None:
         app.registry.js_files[:], app.registry.css_files[:] = saved
     builder = app.builder
@@ -275,14 +306,18 @@ def restore_page_assets(app, exception) -> None:
 def per_build(app, name: str, compute):
     """``compute()``, once per build: kept on the application until the next build
     starts reading (a second ``app.build()``, ``make serve``)."""
-    cache = app.__dict__.setdefault("_mlnotes_per_build", {})
+    cache = state(app).per_build
     if name not in cache:
         cache[name] = compute()
     return cache[name]
 
 
 def forget(app, env, docnames) -> None:
-    app.__dict__.setdefault("_mlnotes_per_build", {}).clear()
+    """A build starts reading: what the last one kept for itself goes."""
+    current = state(app)
+    current.per_build.clear()
+    current.read_docs = set(docnames)
+    current.generated_pages = set()
 
 
 def changed_views(app, env, name: str, views, inputs: tuple = ()) -> list[str]:
@@ -311,20 +346,21 @@ def changed_views(app, env, name: str, views, inputs: tuple = ()) -> list[str]:
 
 def documents_changed(app) -> bool:
     """Whether this build read, added or removed a document (so far)."""
-    return app.__dict__.get("_mlnotes_documents_changed", True)
+    return state(app).documents_changed
 
 
 def note_purged(app, env, docname) -> None:
-    app._mlnotes_purged = True
+    state(app).purged = True
 
 
 def note_read(app, env, docnames) -> None:
     # removed documents are purged before this event, changed ones after it
-    app._mlnotes_documents_changed = bool(docnames) or app.__dict__.pop("_mlnotes_purged", False)
+    current = state(app)
+    current.documents_changed, current.purged = bool(docnames) or current.purged, False
 
 
 def reset_purged(app, env) -> None:
-    app.__dict__.pop("_mlnotes_purged", None)
+    state(app).purged = False
 
 
 

@@ -22,7 +22,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from mlnotes_core import link_texts, per_build, post_records, remove_output, site_data
+from mlnotes_core import link_texts, per_build, post_records, remove_output, site_data, state, track_builds
 
 MARKER = ".mlnotes-blog-pages.json"
 
@@ -35,10 +35,6 @@ def listing_signature(env) -> list[tuple]:
          tuple(meta.get("tags", ())), meta.get("author"))
         for docname, meta in posts.items()
     )
-
-
-def remember_read_docs(app, env, docnames) -> None:
-    app.mlnotes_read_docs = set(docnames)
 
 
 def changed_since_last_build(app, env, name: str, signature) -> bool:
@@ -129,10 +125,10 @@ def _compare_entries(app) -> tuple[set[str] | None, dict[str, str]]:
         return None, {}
     entries = stored["entries"]
     posts = set(post_records(app.env))
-    read = getattr(app, "mlnotes_read_docs", set()) & posts
+    read = state(app).read_docs & posts
     fresh = {doc: entry_fingerprint(app.env, doc) for doc in read}
     changed = {doc for doc in read if fresh[doc] != entries.get(doc)} | (set(entries) - posts)
-    relinked = app.__dict__.get("_mlnotes_relinked_posts", set()) & posts
+    relinked = state(app).relinked_posts & posts
     if relinked:  # their excerpts link to a page read again: did its title change?
         changed |= relinked & set(link_texts(app, app.env))
     return changed, {doc: entry for doc, entry in {**entries, **fresh}.items() if doc in posts}
@@ -205,15 +201,15 @@ def sidebar_changed(app, env) -> bool:
 
 def forget_relinked(app, exc) -> None:
     """The posts whose excerpts link to a page read again are this build's."""
-    app.__dict__.pop("_mlnotes_relinked_posts", None)
+    state(app).relinked_posts = set()
 
 
 def track_listing(app) -> None:
     """Connect the handlers behind the marker, once per application."""
-    if app.__dict__.get("_mlnotes_listing"):
+    if state(app).listing:
         return
-    app._mlnotes_listing = True
-    app.connect("env-before-read-docs", remember_read_docs)
+    state(app).listing = True
+    track_builds(app)   # state(app).read_docs
     # before the sitemap (400) and the search index (500), which read the output
     app.connect("build-finished", prune_generated_pages, priority=300)
     app.connect("build-finished", write_marker)

@@ -22,6 +22,8 @@ import json
 import queue
 from pathlib import Path
 
+from mlnotes_core import state, track_builds
+
 __version__ = "1.0"
 
 RECORD = ".mlnotes-sitemap-pages.json"
@@ -37,11 +39,7 @@ class _LocalManager:
 def record_generated(app, pagename, templatename, context, doctree) -> None:
     """Remember the pages that are not documents (written in the main process)."""
     if doctree is None and pagename not in app.env.all_docs:
-        app._mlnotes_generated_pages.add(pagename)
-
-
-def start(app) -> None:
-    app._mlnotes_generated_pages = set()
+        state(app).generated_pages.add(pagename)
 
 
 def complete_sitemap(app, exception) -> None:
@@ -57,7 +55,7 @@ def complete_sitemap(app, exception) -> None:
     except (OSError, ValueError):
         known = set()
     suffix = app.builder.out_suffix
-    generated = {page for page in known | app._mlnotes_generated_pages
+    generated = {page for page in known | state(app).generated_pages
                  if page not in app.env.all_docs and (outdir / f"{page}{suffix}").is_file()}
     record.write_text(json.dumps(sorted(generated), ensure_ascii=False, indent=0), encoding="utf-8")
 
@@ -73,7 +71,7 @@ def setup(app):
 
     app.setup_extension("sphinx_sitemap")
     sphinx_sitemap.Manager = _LocalManager
-    app.connect("builder-inited", start)
+    track_builds(app)   # state(app).generated_pages, emptied as each build starts reading
     app.connect("html-page-context", record_generated)
     # before sphinx-sitemap writes the file (priority 500)
     app.connect("build-finished", complete_sitemap, priority=400)

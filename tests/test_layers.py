@@ -63,13 +63,16 @@ def test_the_layering_check_sees_a_sideways_import(tmp_path):
 
 
 def test_site_data_lives_in_the_site_domain(tmp_path):
-    """Per-document data is in one domain, not in attributes set on the environment."""
+    """Per-document data is in one domain, per-build state in one object per application,
+    not in attributes set on the environment or the application."""
     import pickle
 
     from conftest import build, copy_root
 
     src = copy_root("web", tmp_path)
-    build(src)
+    app, _, _ = build(src)
+    on_app = sorted(name for name in vars(app) if name.lstrip("_").startswith("mlnotes"))
+    assert on_app == [], f"state set on the application instead of mlnotes_core.state(app): {on_app}"
     with (src / "_build" / "doctrees" / "environment.pickle").open("rb") as f:
         env = pickle.load(f)
     data = env.domaindata["mlnotes"]
