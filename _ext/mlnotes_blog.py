@@ -28,6 +28,7 @@ from urllib.parse import urljoin
 from mlnotes_core import (
     add_speed_switch,
     changed_views,
+    code_version,
     rebase,
     speed_patches_on,
     state,
@@ -127,6 +128,13 @@ def memoize_to_html(app) -> None:
 EXCERPTS = "mlnotes-excerpts.pickle"
 
 
+def excerpts_version() -> str:
+    """ABlog's version (it renders them) and this module's code."""
+    import ablog
+
+    return f"{ENV_VERSION}:{ablog.__version__}:{code_version(__file__)}"
+
+
 def excerpts(app) -> dict[str, dict[tuple, tuple[str, bool]]]:
     """Post -> {(section, drop_h1): (excerpt HTML, the documents it links to)}."""
     current = state(app)
@@ -138,7 +146,7 @@ def excerpts(app) -> dict[str, dict[tuple, tuple[str, bool]]]:
             try:
                 with open(Path(app.doctreedir, EXCERPTS), "rb") as f:
                     stored = pickle.load(f)
-                if stored.get("version") == ENV_VERSION:
+                if stored.get("version") == excerpts_version():
                     current.excerpts = stored["excerpts"]
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError):
                 pass
@@ -168,7 +176,7 @@ def purge_excerpt(app, env, docname) -> None:
 def save_excerpts(app, exc) -> None:
     if exc is None and app.builder.format == "html" and state(app).excerpts is not None:
         with open(Path(app.doctreedir, EXCERPTS), "wb") as f:
-            pickle.dump({"version": ENV_VERSION, "excerpts": state(app).excerpts}, f)
+            pickle.dump({"version": excerpts_version(), "excerpts": state(app).excerpts}, f)
 
 
 def _listed(context: dict) -> tuple[list, list[str]]:

@@ -377,6 +377,21 @@ def write_if_changed(path: Path, content: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
 
 
+@functools.cache
+def code_version(*files: str) -> str:
+    """A digest of the source of *files* (the ``__file__`` of the modules that write and read
+    a side cache).
+
+    Every side cache kept in the doctree directory (formulas, excerpts, formatted
+    citations, drafts, figures, search documents) stores this with the versions of its
+    inputs, and is dropped when they differ: a cache made by other code is not read, so
+    editing an extension cannot leave stale output behind it."""
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def remove_output(outdir: Path, path: Path) -> None:
     """Delete the output file *path* and the directories under *outdir* it leaves empty
     (a page no longer made: Sphinx itself never deletes one)."""

@@ -25,8 +25,9 @@ import json
 import os
 from pathlib import Path
 
+import mlnotes_postfile
 from docutils import nodes
-from mlnotes_core import post_records, use_site_domain
+from mlnotes_core import code_version, post_records, use_site_domain
 from mlnotes_postfile import OWN_FIELDS, FrontMatterError, is_draft, parse_post, post_patterns
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
@@ -132,9 +133,11 @@ def exclude_drafts(app, config) -> None:
         return
     srcdir = Path(app.srcdir)
     cache_file = Path(app.doctreedir, DRAFTS_CACHE)
+    version = code_version(__file__, mlnotes_postfile.__file__)   # the code that reads posts
     try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        stored = json.loads(cache_file.read_text(encoding="utf-8"))
+        cache = stored["posts"] if stored.get("version") == version else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         cache = {}
     seen, drafts = {}, []
     for pattern in post_patterns(config):
@@ -155,7 +158,7 @@ def exclude_drafts(app, config) -> None:
                 drafts.append(rel)
     if seen != cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(seen), encoding="utf-8")
+        cache_file.write_text(json.dumps({"version": version, "posts": seen}), encoding="utf-8")
     config.exclude_patterns = list(config.exclude_patterns) + sorted(set(drafts))
 
 

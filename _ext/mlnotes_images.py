@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
+from mlnotes_core import code_version
 from sphinx.util.images import get_image_size
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def quantised(app: Sphinx, data: bytes) -> tuple[bytes, bytes]:
     """*data* (a PNG of a high-density figure) as an 8-bit palette PNG, and its copy at
     half the resolution; kept by content in the doctree directory."""
     cache = Path(app.doctreedir, CACHE)
-    key = hashlib.sha256(__version__.encode() + data).hexdigest()[:24]
+    key = hashlib.sha256(f"{__version__}:{code_version(__file__)}".encode() + data).hexdigest()[:24]
     full, half = cache / f"{key}.png", cache / f"{key}.1x.png"
     if full.is_file():
         return full.read_bytes(), half.read_bytes()

@@ -22,7 +22,16 @@ import hashlib
 import json
 from pathlib import Path
 
-from mlnotes_core import link_texts, per_build, post_records, remove_output, site_data, state, track_builds
+from mlnotes_core import (
+    code_version,
+    link_texts,
+    per_build,
+    post_records,
+    remove_output,
+    site_data,
+    state,
+    track_builds,
+)
 
 MARKER = ".mlnotes-blog-pages.json"
 
@@ -104,6 +113,7 @@ def stored_marker(app) -> dict | None:
             # options: Sphinx then writes every document again, sphinx-doc/sphinx's
             # BuildInfo), which the environment does not see
             if app.env.config_status == CONFIG_OK and stored.get("build_info") == _build_info(app) and \
+                    stored.get("code") == listing_code() and \
                     marker.stat().st_mtime >= app.builder.templates.newest_template_mtime():
                 return stored
         except (OSError, ValueError, KeyError, TypeError):
@@ -111,6 +121,14 @@ def stored_marker(app) -> dict | None:
         return None
 
     return per_build(app, "stored_marker", load)
+
+
+def listing_code() -> str:
+    """The code that decides and renders what the generated pages list: a marker written by
+    other code is stale (every generated page is written again)."""
+    here = Path(__file__)
+    return code_version(str(here), str(here.with_name("mlnotes_blog.py")),
+                        str(here.with_name("mlnotes_frontpage.py")))
 
 
 def _build_info(app) -> str | None:
@@ -182,7 +200,7 @@ def write_marker(app, exc) -> None:
         # what this build generates, each page and feed (the others were just pruned)
         shown = per_build(app, "shown", dict)
         Path(app.outdir, MARKER).write_text(json.dumps(
-            {"entries": entries, "shown": shown, "build_info": _build_info(app)},
+            {"entries": entries, "shown": shown, "build_info": _build_info(app), "code": listing_code()},
             sort_keys=True, ensure_ascii=False))
     elif exc is not None:
         Path(app.outdir, MARKER).unlink(missing_ok=True)

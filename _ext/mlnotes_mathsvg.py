@@ -29,7 +29,6 @@ that function.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
+from mlnotes_core import code_version
 from sphinx.errors import ExtensionError
 from sphinx.locale import _
 from sphinx.util import logging
@@ -88,7 +88,8 @@ class MathJax:
 
     def __init__(self, node: str, modules: Path, cache_path: Path | None):
         self.node, self.modules, self.cache_path = node, modules, cache_path
-        self.key = (FORMAT, mathjax_version(modules), hashlib.sha256(SCRIPT.read_bytes()).hexdigest())
+        # the cache is dropped when MathJax, the script or this module change
+        self.key = (FORMAT, mathjax_version(modules), code_version(str(SCRIPT), __file__))
         self.formulas: dict[tuple[str, bool], str] = {}
         self.glyphs: dict[str, str] = {}
         self.changed = False

@@ -28,7 +28,7 @@ import importlib.metadata
 import pickle
 from pathlib import Path
 
-from mlnotes_core import add_speed_switch, speed_patches_on
+from mlnotes_core import add_speed_switch, code_version, speed_patches_on
 
 __version__ = "1.0"
 
@@ -83,7 +83,9 @@ def _cache_path(app) -> Path:
 
 @functools.cache
 def _version() -> str:
-    return importlib.metadata.version("pybtex")
+    """pybtex's and sphinxcontrib-bibtex's versions, and this module's code."""
+    return ":".join([importlib.metadata.version("pybtex"), importlib.metadata.version("sphinxcontrib-bibtex"),
+                     code_version(__file__)])
 
 
 def load_formatted(app) -> None:

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import lxml.html
-from mlnotes_core import post_records, zh_date  # posts; the date as the post line shows it
+from mlnotes_core import code_version, post_records, zh_date  # posts; the date as the post line shows it
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
@@ -270,7 +270,8 @@ def _page_key(app: Sphinx, docname: str, kind: str, page: Path) -> list:
     and what the environment adds (kind, place, facets), and this module's version."""
     stat = page.stat()
     place, facets = page_facets(app, docname, kind)
-    key = [INPUT_VERSION, stat.st_mtime_ns, stat.st_size, kind, place, sorted(facets.items())]
+    key = [INPUT_VERSION, code_version(__file__), stat.st_mtime_ns, stat.st_size, kind, place,
+           sorted(facets.items())]
     return json.loads(json.dumps(key, ensure_ascii=False))   # as the manifest reads it back
 
 
