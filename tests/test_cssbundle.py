@@ -31,9 +31,10 @@ def project(tmp_path):
     return copy_root("cssbundle", tmp_path)
 
 
-def test_bundle_holds_the_pages_stylesheets_in_order(project):
-    app, _, _ = build(project)
-    outdir = project / "_build" / "html"
+@pytest.mark.sphinx("html", testroot="cssbundle", srcdir="cssbundle-order")
+def test_bundle_holds_the_pages_stylesheets_in_order(app):
+    app.build()
+    outdir = app.outdir
     bundle = outdir / mlnotes_cssbundle.BUNDLE
     names = members(bundle)
     # the theme's own first (read from its template), Sphinx's list after, ours last;

@@ -26,13 +26,16 @@ def draw(path: Path, size: tuple[int, int], dpi: int | None) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture()
-def project(tmp_path):
-    srcdir = copy_root("images", tmp_path)
+def draw_figures(srcdir: Path) -> Path:
     draw(srcdir / "plot.png", (440, 220), 220)
     draw(srcdir / "photo.png", (300, 200), None)
     draw(srcdir / "sized.png", (400, 200), 220)
     return srcdir
+
+
+@pytest.fixture()
+def project(tmp_path):
+    return draw_figures(copy_root("images", tmp_path))
 
 
 def images(html: Path) -> dict[str, dict]:
@@ -40,10 +43,12 @@ def images(html: Path) -> dict[str, dict]:
     return {img["alt"]: img.attrs for img in soup.find_all("img")}
 
 
-def test_a_high_density_figure_comes_at_two_densities(project):
-    _, _, warnings = build(project)
-    assert warnings == ""
-    html = project / "_build" / "html"
+@pytest.mark.sphinx("html", testroot="images", srcdir="images-densities")
+def test_a_high_density_figure_comes_at_two_densities(app, warning):
+    project = draw_figures(app.srcdir)
+    app.build()
+    assert warning.getvalue() == ""
+    html = app.outdir
     img = images(html)["a plot drawn at 220 dpi"]
     # shown at half its pixels, in a box that does not move, loaded when about to be seen
     assert (img["width"], img["height"], img["loading"]) == ("220", "110", "lazy")
@@ -57,9 +62,11 @@ def test_a_high_density_figure_comes_at_two_densities(project):
     assert (html / "_images" / "plot.png").stat().st_size < (project / "plot.png").stat().st_size
 
 
-def test_other_images_are_left_as_they_are(project):
-    build(project)
-    html = project / "_build" / "html"
+@pytest.mark.sphinx("html", testroot="images", srcdir="images-others")
+def test_other_images_are_left_as_they_are(app):
+    project = draw_figures(app.srcdir)
+    app.build()
+    html = app.outdir
     img = images(html)["an image with no resolution of its own"]
     assert (img["width"], img["height"], img["loading"]) == ("300", "200", "lazy")
     assert img["src"] == "_images/photo.png" and "srcset" not in img

@@ -40,10 +40,11 @@ def project(tmp_path):
     return copy_root("jsbundle", tmp_path)
 
 
-def test_pages_load_the_bundles_in_place_of_their_members(project):
-    app, _, warnings = build(project)
-    assert warnings == ""
-    outdir = project / "_build" / "html"
+@pytest.mark.sphinx("html", testroot="jsbundle", srcdir="jsbundle-members")
+def test_pages_load_the_bundles_in_place_of_their_members(app, warning):
+    app.build()
+    assert warning.getvalue() == ""
+    outdir = app.outdir
     # the first run of classic scripts in Sphinx's list: Sphinx's (priority 200), the
     # project's two at 300 and 310, the theme's (500); then come inline scripts
     head, defer = bundle(outdir, "index.html", "head"), bundle(outdir, "index.html", "defer")

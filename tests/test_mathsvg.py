@@ -25,15 +25,16 @@ def project(tmp_path):
     return copy_root("mathsvg", tmp_path)
 
 
-def page(src, name="index"):
-    text = (src / "_build" / "html" / f"{name}.html").read_text(encoding="utf-8")
+def page(src, name="index", outdir=None):
+    text = ((outdir or src / "_build" / "html") / f"{name}.html").read_text(encoding="utf-8")
     return text, BeautifulSoup(text, "html.parser")
 
 
-def test_formulas_are_svg_with_their_glyphs(project):
-    _, _, warnings = build(project)
-    assert parse_warnings(warnings, project) == []
-    text, soup = page(project)
+@pytest.mark.sphinx("html", testroot="mathsvg", srcdir="mathsvg-glyphs")
+def test_formulas_are_svg_with_their_glyphs(app, warning):
+    app.build()
+    assert parse_warnings(warning.getvalue(), app.srcdir) == []
+    text, soup = page(app.srcdir, outdir=app.outdir)
     formulas = soup.select(".math")
     assert len(formulas) == 5
     for formula in formulas:
@@ -53,7 +54,7 @@ def test_formulas_are_svg_with_their_glyphs(project):
     # each glyph the page uses is defined exactly once, at the end of what it shows
     used, defined = set(GLYPH_REF.findall(text)), GLYPH_DEF.findall(text)
     assert used and used == set(defined) and len(defined) == len(used)
-    other, _ = page(project, "other")
+    other, _ = page(app.srcdir, "other", outdir=app.outdir)
     assert set(GLYPH_DEF.findall(other)) == set(GLYPH_REF.findall(other)) == {"MJX-TEX-I-1D466"}
 
 
