@@ -109,7 +109,8 @@ lint: $(TEST_STAMP)  ## Ruff and sphinx-lint only
 	$(VPY) -m sphinxlint --ignore .venv --ignore $(LATEST) --ignore _build --ignore tests/roots --ignore locales .
 
 # tools/serve.py keeps the Sphinx application between builds: a saved post is built in
-# memory (1.3 s to the browser at 1,000 posts; a new sphinx-build per change took 2.4 s).
+# memory (1.2 s to the browser at 1,000 posts; sphinx-autobuild, a new sphinx-build per
+# change, 2.6 s in the same benchmark run).
 serve: $(SITE_ENV)  ## Live preview at http://127.0.0.1:8000 (drafts shown, no search index)
 	@$(NEED_DOT)
 	MLNOTES_DRAFTS=1 $(VPY) tools/serve.py -d $(BUILDDIR)/doctrees-serve -D mlnotes_search_index=0 \
