@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from conftest import assert_same_as_clean_build, build, copy_root, replace_in, write_post
 
 
@@ -45,3 +46,15 @@ def test_other_files_in_the_output_are_kept(tmp_path):
     write_post(src, "two", dt.date(2024, 2, 1))
     build(src)
     assert (html / "notes.html").is_file() and (html / "posts" / "extra.html").is_file()
+
+
+@pytest.mark.sphinx("html", testroot="prune")
+def test_a_deleted_document_loses_its_page_on_the_next_build(app):
+    """On a root that loads mlnotes_prune alone, with one application built twice."""
+    app.build()
+    gone, kept = app.outdir / "notes" / "gone.html", app.outdir / "notes" / "kept.html"
+    assert gone.is_file() and kept.is_file()
+    (app.srcdir / "notes" / "gone.rst").unlink()
+    app.build()
+    assert not gone.exists() and kept.is_file()
+    assert (app.outdir / "notes").is_dir()
