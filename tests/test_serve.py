@@ -105,7 +105,9 @@ def test_a_saved_post_shows_in_the_open_page(tmp_path, browser):
                 urllib.request.urlopen(url, timeout=5).read()
                 break
             except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                text = log.read_text()
+                assert server.poll() is None and time.monotonic() < deadline, text
+                assert "the build stopped with an error" not in text, text
                 time.sleep(0.3)
         page = browser.new_page()
         page.goto(url)

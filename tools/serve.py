@@ -62,7 +62,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # -- the worker: one Sphinx application, built again on request ----------------------------
 
 def worker(conn, sourcedir: Path, outdir: Path, doctreedir: Path, overrides: dict[str, str]) -> None:
-    """Build, then answer each request (``"build"``) with a build; ``None`` stops."""
+    """Build, then answer each request (``"build"``) with a build; ``None`` stops (as does
+    Ctrl+C, which the terminal sends to the server and this process alike)."""
+    with contextlib.suppress(KeyboardInterrupt, EOFError):
+        _serve_builds(conn, sourcedir, outdir, doctreedir, overrides)
+
+
+def _serve_builds(conn, sourcedir: Path, outdir: Path, doctreedir: Path, overrides: dict[str, str]) -> None:
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
