@@ -71,6 +71,18 @@ def speed_patches_on(config: Config) -> bool:
     return bool(getattr(config, SPEED_SWITCH, True))
 
 
+def speed_patch(app: Sphinx, apply) -> None:
+    """What a speed extension's ``setup()`` does: declare the switch, and at
+    ``config-inited`` call ``apply(app)`` unless the speed patches are off."""
+    add_speed_switch(app)
+
+    def on_config_inited(app: Sphinx, config: Config) -> None:
+        if speed_patches_on(config):
+            apply(app)
+
+    app.connect("config-inited", on_config_inited)
+
+
 # -- the site's data: one domain --------------------------------------------------------------
 
 class SiteDomain(Domain):

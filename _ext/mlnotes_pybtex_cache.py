@@ -28,7 +28,7 @@ import importlib.metadata
 import pickle
 from pathlib import Path
 
-from mlnotes_core import add_speed_switch, code_version, speed_patches_on
+from mlnotes_core import code_version, speed_patch
 
 __version__ = "1.0"
 
@@ -116,10 +116,8 @@ def entry_points(*, group: str, name: str) -> tuple:
     return _entry_points(group, name)
 
 
-def apply(app, config) -> None:
-    """The memoised lookups and entries, unless the speed patches are off (``mlnotes_core``)."""
-    if not speed_patches_on(config):
-        return
+def apply(app) -> None:
+    """The memoised lookups and entries (unless the speed patches are off: ``setup``)."""
     import pybtex.plugin
     import sphinxcontrib.bibtex.plugin
     from pybtex.style.formatting import BaseStyle
@@ -132,6 +130,5 @@ def apply(app, config) -> None:
 
 
 def setup(app):
-    add_speed_switch(app)
-    app.connect("config-inited", apply)
+    speed_patch(app, apply)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

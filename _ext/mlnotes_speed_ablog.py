@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 
-from mlnotes_core import add_speed_switch, speed_patches_on
+from mlnotes_core import speed_patch
 
 __version__ = "1.0"
 
@@ -31,13 +31,6 @@ def shared_default_settings() -> None:
     ablog.blog.new_document = ablog_new_document
 
 
-def apply(app, config) -> None:
-    """Unless the speed patches are off (``-D mlnotes_speed_patches=0``, ``mlnotes_core``)."""
-    if speed_patches_on(config):
-        shared_default_settings()
-
-
 def setup(app):
-    add_speed_switch(app)
-    app.connect("config-inited", apply)
+    speed_patch(app, lambda app: shared_default_settings())
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

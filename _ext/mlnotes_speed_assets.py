@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from mlnotes_core import add_speed_switch, speed_patches_on
+from mlnotes_core import speed_patch
 
 __version__ = "1.0"
 
@@ -31,13 +31,6 @@ def cache_asset_checksums() -> None:
     html._file_checksum = _file_checksum
 
 
-def apply(app, config) -> None:
-    """Unless the speed patches are off (``-D mlnotes_speed_patches=0``, ``mlnotes_core``)."""
-    if speed_patches_on(config):
-        cache_asset_checksums()
-
-
 def setup(app):
-    add_speed_switch(app)
-    app.connect("config-inited", apply)
+    speed_patch(app, lambda app: cache_asset_checksums())
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,7 +17,7 @@ import gc
 import sys
 from pathlib import Path
 
-from mlnotes_core import add_speed_switch, speed_patches_on
+from mlnotes_core import speed_patch
 
 __version__ = "1.0"
 
@@ -42,16 +42,13 @@ def freeze_loaded_environment(app) -> None:
         gc.enable()
 
 
-def apply(app, config) -> None:
-    """Unless the speed patches are off (``-D mlnotes_speed_patches=0``, ``mlnotes_core``)."""
-    if speed_patches_on(config):
-        if command_line_build():
-            gc.disable()  # on again at builder-inited, once the environment is loaded
-        app.connect("builder-inited", freeze_loaded_environment, priority=0)
-        app.connect("build-finished", freeze_before_exit, priority=900)
+def apply(app) -> None:
+    if command_line_build():
+        gc.disable()  # on again at builder-inited, once the environment is loaded
+    app.connect("builder-inited", freeze_loaded_environment, priority=0)
+    app.connect("build-finished", freeze_before_exit, priority=900)
 
 
 def setup(app):
-    add_speed_switch(app)
-    app.connect("config-inited", apply)
+    speed_patch(app, apply)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

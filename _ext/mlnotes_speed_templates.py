@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlnotes_core import add_speed_switch, speed_patches_on
+from mlnotes_core import speed_patch
 
 __version__ = "1.0"
 
@@ -32,13 +32,6 @@ def no_template_reload(app) -> None:
         environment.bytecode_cache = FileSystemBytecodeCache(str(cache))
 
 
-def apply(app, config) -> None:
-    """Unless the speed patches are off (``-D mlnotes_speed_patches=0``, ``mlnotes_core``)."""
-    if speed_patches_on(config):
-        app.connect("builder-inited", no_template_reload)
-
-
 def setup(app):
-    add_speed_switch(app)
-    app.connect("config-inited", apply)
+    speed_patch(app, lambda app: app.connect("builder-inited", no_template_reload))
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -8,7 +8,7 @@ same YAML, same Python values), where PyYAML was built with it.
 
 from __future__ import annotations
 
-from mlnotes_core import add_speed_switch, speed_patches_on
+from mlnotes_core import speed_patch
 
 __version__ = "1.0"
 
@@ -35,13 +35,6 @@ def libyaml_for_myst() -> None:
     MystParser.parse = parse
 
 
-def apply(app, config) -> None:
-    """Unless the speed patches are off (``-D mlnotes_speed_patches=0``, ``mlnotes_core``)."""
-    if speed_patches_on(config):
-        libyaml_for_myst()
-
-
 def setup(app):
-    add_speed_switch(app)
-    app.connect("config-inited", apply)
+    speed_patch(app, lambda app: libyaml_for_myst())
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
