@@ -99,28 +99,41 @@ def _changes(app) -> tuple[set[str] | None, dict[str, str]]:
     return per_build(app, "changed_posts", lambda: _compare_entries(app))
 
 
+def _marker_file(app) -> dict | None:
+    """The marker as the last successful build left it, valid or not (None: no readable
+    marker); read once per build, for :func:`stored_marker` and the pruning."""
+    def load() -> dict | None:
+        try:
+            stored = json.loads(Path(app.outdir, MARKER).read_text())
+            stored["entries"], stored.setdefault("shown", {})
+            return stored
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    return per_build(app, "marker_file", load)
+
+
 def stored_marker(app) -> dict | None:
     """The marker of the last successful build, if it is still valid for this one."""
-    def load() -> dict | None:
+    def valid() -> dict | None:
         from sphinx.environment import CONFIG_OK
 
-        marker = Path(app.outdir, MARKER)
+        stored = _marker_file(app)
         try:
-            stored = json.loads(marker.read_text())
-            stored["entries"], stored.setdefault("shown", {})
             # a changed template or configuration changes every generated page too: the
             # environment's configuration, and the HTML builder's (``html_*`` values, theme
             # options: Sphinx then writes every document again, sphinx-doc/sphinx's
             # BuildInfo), which the environment does not see
-            if app.env.config_status == CONFIG_OK and stored.get("build_info") == _build_info(app) and \
+            if stored is not None and app.env.config_status == CONFIG_OK and \
+                    stored.get("build_info") == _build_info(app) and \
                     stored.get("code") == listing_code() and \
-                    marker.stat().st_mtime >= app.builder.templates.newest_template_mtime():
+                    Path(app.outdir, MARKER).stat().st_mtime >= app.builder.templates.newest_template_mtime():
                 return stored
-        except (OSError, ValueError, KeyError, TypeError):
+        except OSError:
             pass
         return None
 
-    return per_build(app, "stored_marker", load)
+    return per_build(app, "stored_marker", valid)
 
 
 def listing_code() -> str:
@@ -179,10 +192,7 @@ def prune_generated_pages(app, exc) -> None:
     if exc is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
-    try:
-        previous = set(json.loads((outdir / MARKER).read_text())["shown"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return
+    previous = set((_marker_file(app) or {}).get("shown", ()))
     feeds = getattr(app.config, "blog_feed_templates", None) or {"atom": {}}
     for key in sorted(previous - set(per_build(app, "shown", dict))):
         kind, _, name = key.partition(":")
